@@ -1,0 +1,154 @@
+// EventStore: the public class. It encodes input (json.js), delegates to a
+// backend (memory, IndexedDB), decodes results, and fans out notifications.
+// Validation and the version rule are the Rust core's, whatever the backend.
+
+import { StorageError, ValidationError } from './errors.js';
+import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
+import { MemoryBackend } from './memory-backend.js';
+
+/** The `eventType` of the notification sent to subscribers after each stored event. */
+export const EventTypeEventStored = 'EventStored';
+
+const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
+
+/** What `getEventsWithErrors` returns: the decoded events and the records that could not be decoded. */
+export class ReplayResult {
+  /**
+   * @param {object[]} events
+   * @param {{ sequenceNumber: number, rawData: Uint8Array, error: string }[]} errors
+   */
+  constructor(events, errors) {
+    this.events = events;
+    this.errors = errors;
+  }
+
+  /** Whether any stored record could not be decoded. */
+  hasErrors() {
+    return this.errors.length > 0;
+  }
+}
+
+/** A store over another backend, for the functions that open one; not part of the public API. */
+export function storeOver(backend) {
+  return new EventStore(CONSTRUCT_WITH_BACKEND, backend);
+}
+
+function deepFreeze(value) {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
+/** Reports an error thrown by a listener without letting it reach the store or other listeners. */
+function reportListenerError(error) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
+  else console.error('aether-eventstore: an EventStored listener threw', error);
+}
+
+/** An append-only store of per-actor event streams with optimistic concurrency. */
+export class EventStore {
+  #backend;
+  /** @type {Set<{ listener: Function }>} one entry per subscription */
+  #subscriptions = new Set();
+  #closed = false;
+
+  /** An in-memory store. */
+  constructor(...internal) {
+    this.#backend = internal[0] === CONSTRUCT_WITH_BACKEND ? internal[1] : new MemoryBackend();
+  }
+
+  #open() {
+    if (this.#closed) throw new StorageError('the store is closed');
+    return this.#backend;
+  }
+
+  /** Stores one event if its version is above the actor's latest; resolves with the stored event. */
+  async saveEvent(event) {
+    const backend = this.#open();
+    const stored = await backend.saveEvent(encodeEvent(event));
+    this.#publish(`[${stored}]`);
+    return JSON.parse(stored);
+  }
+
+  /** Stores every event or none; resolves with the stored events. */
+  async saveEvents(events) {
+    const backend = this.#open();
+    const json = encodeEvents(events);
+    if (json === '[]') return [];
+    const stored = await backend.saveEvents(json);
+    this.#publish(stored);
+    return JSON.parse(stored);
+  }
+
+  /** The actor's events with `version >= fromVersion`, ascending. */
+  async getEvents(actorId, fromVersion = 0) {
+    return JSON.parse(await this.#open().getEvents(actorId, fromVersion));
+  }
+
+  /** Like `getEvents`, and also the stored records that could not be decoded. */
+  async getEventsWithErrors(actorId, fromVersion = 0) {
+    const { events, errors } = await this.#open().getEventsWithErrors(actorId, fromVersion);
+    return new ReplayResult(JSON.parse(events), errors);
+  }
+
+  /** The actor's latest version, `0` when it has no events. */
+  async getLatestVersion(actorId) {
+    return this.#open().getLatestVersion(actorId);
+  }
+
+  /** Stores a snapshot; one at the same version is replaced. */
+  async saveSnapshot(snapshot) {
+    return JSON.parse(await this.#open().saveSnapshot(encodeSnapshot(snapshot)));
+  }
+
+  /** The actor's snapshot with the highest version, or `null`. */
+  async getLatestSnapshot(actorId) {
+    const stored = await this.#open().getLatestSnapshot(actorId);
+    return stored === undefined ? null : JSON.parse(stored);
+  }
+
+  /**
+   * Calls `listener` with `{ eventType: 'EventStored', event }` after each stored event,
+   * asynchronously and in commit order. Returns the function that unsubscribes.
+   */
+  subscribe(listener) {
+    this.#open();
+    if (typeof listener !== 'function') {
+      throw new ValidationError('listener must be a function', { field: 'listener' });
+    }
+    const subscription = { listener };
+    this.#subscriptions.add(subscription);
+    return () => {
+      this.#subscriptions.delete(subscription);
+    };
+  }
+
+  /** Notifies the current subscribers of stored events, given as a JSON array, after this call returns. */
+  #publish(storedJson) {
+    if (this.#subscriptions.size === 0) return;
+    const subscriptions = [...this.#subscriptions];
+    queueMicrotask(() => {
+      for (const event of JSON.parse(storedJson)) {
+        const notification = deepFreeze({ eventType: EventTypeEventStored, event });
+        for (const subscription of subscriptions) {
+          if (!this.#subscriptions.has(subscription)) continue;
+          try {
+            subscription.listener(notification);
+          } catch (error) {
+            reportListenerError(error);
+          }
+        }
+      }
+    });
+  }
+
+  /** Releases the store's resources; afterwards every method rejects with `StorageError`. Closing twice is harmless. */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscriptions.clear();
+    await this.#backend.close();
+  }
+}

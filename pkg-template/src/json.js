@@ -1,0 +1,189 @@
+// Encodes what a caller passes in (events, snapshots) as JSON text for the Rust
+// core, in one pass that also rejects every value JSON cannot represent
+// faithfully, naming its path. The core then checks the fields' rules.
+//
+// Each property is read exactly once, so a getter or proxy cannot show one value
+// to the check and another to the encoding.
+
+import { ValidationError } from './errors.js';
+
+/** How deeply `data` and `state` may nest; deeper values are rejected, never overflow the stack. */
+export const MAX_DEPTH = 100;
+
+const EVENT_FIELDS = ['id', 'eventType', 'actorId', 'commandId', 'version', 'data', 'metadata', 'timestamp'];
+const SNAPSHOT_FIELDS = ['actorId', 'version', 'state', 'timestamp'];
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const isWellFormed = String.prototype.isWellFormed
+  ? (text) => text.isWellFormed()
+  : (text) => !LONE_SURROGATE.test(text);
+
+/**
+ * A path such as `[1].data.items[2]["unit price"]` from its segments
+ * (numbers are array indices); the Rust core writes paths the same way.
+ * @param {ReadonlyArray<string | number>} segments
+ */
+function formatPath(segments) {
+  let path = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') path += `[${segment}]`;
+    else if (!IDENTIFIER.test(segment)) path += `[${JSON.stringify(segment)}]`;
+    else path += path === '' ? segment : `.${segment}`;
+  }
+  return path;
+}
+
+/**
+ * @param {ReadonlyArray<string | number>} segments
+ * @param {string} problem
+ * @param {unknown} [cause]
+ */
+function invalid(segments, problem, cause) {
+  const field = formatPath(segments);
+  return new ValidationError(field === '' ? problem : `${field} ${problem}`, { field, cause });
+}
+
+/** What a value is, for messages: `a Date`, `a function`, `an instance of Order`. */
+function describe(value) {
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const name = Object.prototype.toString.call(value).slice(8, -1);
+  const constructor = Object.getPrototypeOf(value)?.constructor?.name;
+  return name === 'Object' && constructor ? `an instance of ${constructor}` : `a ${name}`;
+}
+
+/** A plain object: its prototype is `Object.prototype` (of any realm) or `null`. */
+function isPlainObject(value) {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+
+function encodeString(text, segments) {
+  if (!isWellFormed(text)) throw invalid(segments, 'contains a lone UTF-16 surrogate');
+  return JSON.stringify(text);
+}
+
+/**
+ * @param {unknown} value
+ * @param {Array<string | number>} segments the path of `value`, extended and restored while descending
+ * @param {unknown[]} ancestors the containers above `value`, to detect cycles
+ * @returns {string}
+ */
+function encodeValue(value, segments, ancestors) {
+  switch (typeof value) {
+    case 'string':
+      return encodeString(value, segments);
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(segments, `must be a finite number, not ${value}`);
+      return String(value); // String(-0) is "0", as the contract wants
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      if (value === null) return 'null';
+      return encodeContainer(value, segments, ancestors);
+    default:
+      throw invalid(segments, `is ${describe(value)}, which is not a JSON value`);
+  }
+}
+
+function encodeContainer(value, segments, ancestors) {
+  if (ancestors.includes(value)) throw invalid(segments, 'refers to itself (a cycle), which JSON cannot hold');
+  if (ancestors.length >= MAX_DEPTH) throw invalid(segments, `is nested deeper than ${MAX_DEPTH} levels`);
+  const depth = segments.length;
+  ancestors.push(value);
+  try {
+    return Array.isArray(value) ? encodeArray(value, segments, ancestors) : encodeObject(value, segments, ancestors);
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    // A getter or proxy trap threw while this container was read.
+    throw invalid(segments, `could not be read: ${error?.message ?? error}`, error);
+  } finally {
+    ancestors.pop();
+    segments.length = depth;
+  }
+}
+
+function encodeArray(array, segments, ancestors) {
+  let out = '[';
+  const length = array.length;
+  for (let index = 0; index < length; index++) {
+    segments.push(index);
+    const element = array[index];
+    if (element === undefined) throw invalid(segments, 'is undefined, which a JSON array cannot hold');
+    out += (index === 0 ? '' : ',') + encodeValue(element, segments, ancestors);
+    segments.pop();
+  }
+  return out + ']';
+}
+
+function encodeObject(object, segments, ancestors) {
+  if (!isPlainObject(object)) throw invalid(segments, `is ${describe(object)}, not a plain object`);
+  let out = '{';
+  for (const key of Object.keys(object)) {
+    segments.push(key);
+    const property = object[key];
+    if (property !== undefined) {
+      out += (out.length === 1 ? '' : ',') + encodeString(key, segments) + ':' + encodeValue(property, segments, ancestors);
+    }
+    segments.pop();
+  }
+  return out + '}';
+}
+
+/** Encodes the listed fields of a caller's object; a `Date` timestamp becomes its ISO string. */
+function encodeRecord(record, fields, segments) {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    throw invalid(segments, `must be an object, not ${Array.isArray(record) ? 'an array' : describe(record)}`);
+  }
+  let out = '{';
+  for (const field of fields) {
+    segments.push(field);
+    let value;
+    try {
+      value = record[field];
+    } catch (error) {
+      throw invalid(segments, `could not be read: ${error?.message ?? error}`, error);
+    }
+    if (field === 'timestamp' && value instanceof Date) {
+      if (Number.isNaN(value.getTime())) throw invalid(segments, 'is an invalid Date');
+      value = value.toISOString();
+    }
+    if (value !== undefined) {
+      out += (out.length === 1 ? '' : ',') + JSON.stringify(field) + ':' + encodeValue(value, segments, []);
+    }
+    segments.pop();
+  }
+  return out + '}';
+}
+
+/**
+ * One event as JSON text.
+ * @param {unknown} event
+ * @returns {string}
+ */
+export function encodeEvent(event) {
+  return encodeRecord(event, EVENT_FIELDS, []);
+}
+
+/**
+ * A batch of events as a JSON array; paths start with the event's index.
+ * @param {unknown} events
+ * @returns {string}
+ */
+export function encodeEvents(events) {
+  if (!Array.isArray(events)) throw invalid([], `must be an array of events, not ${describe(events)}`);
+  let out = '[';
+  for (let index = 0; index < events.length; index++) {
+    out += (index === 0 ? '' : ',') + encodeRecord(events[index], EVENT_FIELDS, [index]);
+  }
+  return out + ']';
+}
+
+/**
+ * One snapshot as JSON text.
+ * @param {unknown} snapshot
+ * @returns {string}
+ */
+export function encodeSnapshot(snapshot) {
+  return encodeRecord(snapshot, SNAPSHOT_FIELDS, []);
+}

@@ -1,0 +1,41 @@
+// The in-memory backend: the Rust core's StoreCore, which already holds the streams.
+
+import { StoreCore } from '#wasm';
+
+/** Keeps every stream in the Rust core's memory. Calls are synchronous. */
+export class MemoryBackend {
+  #core = new StoreCore();
+
+  saveEvent(json) {
+    return this.#core.saveEvent(json);
+  }
+
+  saveEvents(json) {
+    return this.#core.saveEvents(json);
+  }
+
+  getEvents(actorId, fromVersion) {
+    return this.#core.getEvents(actorId, fromVersion);
+  }
+
+  /** Memory holds only validated events, so there is never a record that cannot be decoded. */
+  getEventsWithErrors(actorId, fromVersion) {
+    return { events: this.#core.getEvents(actorId, fromVersion), errors: [] };
+  }
+
+  getLatestVersion(actorId) {
+    return this.#core.getLatestVersion(actorId);
+  }
+
+  saveSnapshot(json) {
+    return this.#core.saveSnapshot(json);
+  }
+
+  getLatestSnapshot(actorId) {
+    return this.#core.getLatestSnapshot(actorId);
+  }
+
+  close() {
+    this.#core.free();
+  }
+}

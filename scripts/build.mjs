@@ -1,0 +1,94 @@
+// Builds the npm package into pkg/: the Rust crate to wasm, wasm-bindgen's glue,
+// wasm-opt, then esbuild bundles the JavaScript layer once for browsers and
+// bundlers (ESM, index.js) and once for Node.js (CommonJS, index.cjs, with
+// index.mjs re-exporting it for `import`).
+//
+// Usage: node scripts/build.mjs [--dev]   (--dev skips wasm-opt for a faster build)
+
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const at = (...parts) => join(root, ...parts);
+const template = at('pkg-template');
+const out = at('pkg');
+const glueDir = at('target', 'bindgen');
+const crateWasm = at('target', 'wasm32-unknown-unknown', 'release', 'aether_eventstore.wasm');
+const wasmName = 'aether_eventstore_bg.wasm';
+const dev = process.argv.includes('--dev');
+
+function run(command, args) {
+  execFileSync(command, args, { cwd: root, stdio: 'inherit' });
+}
+
+run('cargo', ['build', '--release', '--lib', '--target', 'wasm32-unknown-unknown']);
+rmSync(glueDir, { recursive: true, force: true });
+run('wasm-bindgen', ['--target', 'web', '--no-typescript', '--out-dir', glueDir, crateWasm]);
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out);
+if (dev) {
+  copyFileSync(join(glueDir, wasmName), join(out, wasmName));
+} else {
+  run(at('node_modules', '.bin', 'wasm-opt'), [
+    '-Oz',
+    '--enable-bulk-memory',
+    '--enable-nontrapping-float-to-int',
+    '--enable-sign-ext',
+    '--enable-mutable-globals',
+    '--strip-debug',
+    '--strip-producers',
+    join(glueDir, wasmName),
+    '-o',
+    join(out, wasmName),
+  ]);
+}
+
+/** Resolves `#wasm` to wasm-bindgen's glue, and the glue's copy of errors.js to the source, so that one set of error classes is bundled. */
+const resolveGlue = {
+  name: 'resolve-glue',
+  setup(build) {
+    build.onResolve({ filter: /^#wasm$/ }, () => ({ path: join(glueDir, 'aether_eventstore.js') }));
+    build.onResolve({ filter: /\/snippets\/.*\/errors\.js$/ }, () => ({
+      path: join(template, 'src', 'errors.js'),
+    }));
+  },
+};
+
+const common = { bundle: true, plugins: [resolveGlue], target: 'es2022', legalComments: 'none', logLevel: 'warning' };
+await esbuild.build({
+  ...common,
+  entryPoints: [join(template, 'src', 'entry-web.js')],
+  outfile: join(out, 'index.js'),
+  format: 'esm',
+  platform: 'neutral',
+});
+await esbuild.build({
+  ...common,
+  entryPoints: [join(template, 'src', 'entry-node.js')],
+  outfile: join(out, 'index.cjs'),
+  format: 'cjs',
+  platform: 'node',
+  // The glue's default wasm URL is never used in Node: entry-node.js passes the bytes.
+  define: { 'import.meta.url': 'undefined' },
+});
+
+// index.mjs: the CommonJS build's exports as ES module exports, so that
+// `import` and `require` in one Node.js process share one instance.
+const names = Object.keys(createRequire(import.meta.url)(join(out, 'index.cjs'))).sort();
+writeFileSync(
+  join(out, 'index.mjs'),
+  `// Node.js ES module entry: re-exports the CommonJS build (index.cjs).\n` +
+    `import api from './index.cjs';\n\n` +
+    `export const {\n${names.map((name) => `  ${name},\n`).join('')}} = api;\n`,
+);
+
+for (const file of ['package.json', 'index.d.ts']) copyFileSync(join(template, file), join(out, file));
+copyFileSync(join(template, 'index.d.ts'), join(out, 'index.d.cts'));
+copyFileSync(at('README.md'), join(out, 'README.md'));
+copyFileSync(at('LICENSE'), join(out, 'LICENSE'));
+console.log(`built ${out}`);

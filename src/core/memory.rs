@@ -1,0 +1,225 @@
+//! The in-memory store: per-actor streams of canonical JSON, and latest snapshots.
+//!
+//! Appending is amortized O(1) (a push onto the actor's vector); reading from a
+//! version finds its start by binary search and costs what is read.
+
+use std::collections::HashMap;
+
+use super::error::{InvalidInput, StoreError};
+use super::event::{split_array, Event};
+use super::snapshot::ActorSnapshot;
+use super::version;
+
+/// An event as kept in memory: its version for the rule and its JSON for reads.
+#[derive(Debug)]
+struct StoredEvent {
+    version: i64,
+    json: Box<str>,
+}
+
+/// Every actor's stream and latest snapshot, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    streams: HashMap<String, Vec<StoredEvent>>,
+    snapshots: HashMap<String, ActorSnapshot>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates and stores one event given as JSON, returning the stored event's JSON.
+    pub fn save_event(&mut self, json: &str) -> Result<String, StoreError> {
+        let event = Event::from_new_json(json)?;
+        version::check(
+            &event.actor_id,
+            self.latest_version(&event.actor_id),
+            event.version,
+        )?;
+        let stored = event.to_json();
+        self.push(event.actor_id, event.version, &stored);
+        Ok(stored)
+    }
+
+    /// Validates and stores a JSON array of events, all or nothing, returning
+    /// the stored events as a JSON array.
+    pub fn save_events(&mut self, json: &str) -> Result<String, StoreError> {
+        let events = split_array(json)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, element)| {
+                Event::from_new_json(element).map_err(|error| match error {
+                    StoreError::Invalid(invalid) => StoreError::Invalid(invalid.in_batch(index)),
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        version::check_batch(&events, |actor| self.latest_version(actor))?;
+        let stored: Vec<String> = events.iter().map(Event::to_json).collect();
+        for (event, json) in events.into_iter().zip(&stored) {
+            self.push(event.actor_id, event.version, json);
+        }
+        Ok(json_array(stored.iter().map(String::as_str)))
+    }
+
+    fn push(&mut self, actor_id: String, version: i64, json: &str) {
+        let stored = StoredEvent {
+            version,
+            json: json.into(),
+        };
+        match self.streams.get_mut(&actor_id) {
+            Some(stream) => stream.push(stored),
+            None => {
+                self.streams.insert(actor_id, vec![stored]);
+            }
+        }
+    }
+
+    /// The actor's latest version, `0` when it has no events.
+    pub fn latest_version(&self, actor_id: &str) -> i64 {
+        self.streams
+            .get(actor_id)
+            .and_then(|stream| stream.last())
+            .map_or(0, |event| event.version)
+    }
+
+    /// The actor's events with `version >= from_version`, ascending, as a JSON array.
+    pub fn events_json(&self, actor_id: &str, from_version: i64) -> String {
+        let stream = self.streams.get(actor_id).map_or(&[][..], Vec::as_slice);
+        let start = stream.partition_point(|event| event.version < from_version);
+        json_array(stream.iter().skip(start).map(|event| &*event.json))
+    }
+
+    /// Validates and stores a snapshot given as JSON, returning the stored snapshot's JSON.
+    /// Only the highest version per actor is kept, as only it can be read back;
+    /// a snapshot at the same version replaces the earlier one.
+    pub fn save_snapshot(&mut self, json: &str) -> Result<String, InvalidInput> {
+        let snapshot = ActorSnapshot::from_json(json)?;
+        let stored = snapshot.to_json();
+        let superseded = self
+            .snapshots
+            .get(&snapshot.actor_id)
+            .is_some_and(|latest| latest.version > snapshot.version);
+        if !superseded {
+            self.snapshots.insert(snapshot.actor_id.clone(), snapshot);
+        }
+        Ok(stored)
+    }
+
+    /// The actor's highest-version snapshot as JSON, if any.
+    pub fn latest_snapshot_json(&self, actor_id: &str) -> Option<String> {
+        self.snapshots.get(actor_id).map(ActorSnapshot::to_json)
+    }
+}
+
+/// Joins JSON texts into one JSON array.
+fn json_array<'a>(elements: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::from("[");
+    for (index, element) in elements.enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(element);
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn event(actor: &str, version: i64) -> String {
+        format!(
+            r#"{{"eventType":"T","actorId":"{actor}","version":{version},"data":{{"v":{version}}}}}"#
+        )
+    }
+
+    fn versions(store: &MemoryStore, actor: &str, from: i64) -> Vec<i64> {
+        let events: Vec<Value> = serde_json::from_str(&store.events_json(actor, from)).unwrap();
+        events
+            .iter()
+            .map(|e| e["version"].as_i64().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn saves_and_reads_per_actor_streams() {
+        let mut store = MemoryStore::new();
+        for v in [1, 2, 5] {
+            store.save_event(&event("a", v)).unwrap();
+        }
+        store.save_event(&event("b", 1)).unwrap();
+        assert_eq!(versions(&store, "a", 0), [1, 2, 5]);
+        assert_eq!(versions(&store, "a", 2), [2, 5]);
+        assert_eq!(versions(&store, "a", 3), [5]);
+        assert_eq!(versions(&store, "a", 6), Vec::<i64>::new());
+        assert_eq!(versions(&store, "nobody", 0), Vec::<i64>::new());
+        assert_eq!(store.latest_version("a"), 5);
+        assert_eq!(store.latest_version("nobody"), 0);
+    }
+
+    #[test]
+    fn a_conflict_stores_nothing() {
+        let mut store = MemoryStore::new();
+        store.save_event(&event("a", 2)).unwrap();
+        let error = store.save_event(&event("a", 2)).unwrap_err();
+        assert!(matches!(error, StoreError::Conflict(ref c) if c.current_version == 2));
+        assert_eq!(versions(&store, "a", 0), [2]);
+    }
+
+    #[test]
+    fn batches_are_all_or_nothing() {
+        let mut store = MemoryStore::new();
+        let batch = format!("[{},{},{}]", event("a", 1), event("b", 1), event("a", 1));
+        let error = store.save_events(&batch).unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict(ref c) if c.actor_id == "a" && c.current_version == 1)
+        );
+        assert_eq!(store.latest_version("a"), 0);
+        assert_eq!(store.latest_version("b"), 0);
+
+        let invalid = format!(
+            r#"[{},{{"actorId":"b","version":1,"data":{{}}}}]"#,
+            event("a", 1)
+        );
+        match store.save_events(&invalid).unwrap_err() {
+            StoreError::Invalid(invalid) => assert_eq!(invalid.field, "[1].eventType"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(store.latest_version("a"), 0);
+
+        let saved: Vec<Value> = serde_json::from_str(
+            &store
+                .save_events(&format!("[{},{}]", event("a", 1), event("a", 2)))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(saved.len(), 2);
+        assert_eq!(versions(&store, "a", 0), [1, 2]);
+        assert_eq!(store.save_events("[]").unwrap(), "[]");
+    }
+
+    #[test]
+    fn keeps_the_highest_snapshot() {
+        let mut store = MemoryStore::new();
+        let snapshot = |version: i64, n: i64| {
+            format!(r#"{{"actorId":"a","version":{version},"state":{{"n":{n}}}}}"#)
+        };
+        assert!(store.latest_snapshot_json("a").is_none());
+        store.save_snapshot(&snapshot(5, 1)).unwrap();
+        store.save_snapshot(&snapshot(3, 2)).unwrap();
+        assert!(store
+            .latest_snapshot_json("a")
+            .unwrap()
+            .contains(r#""n":1"#));
+        store.save_snapshot(&snapshot(5, 3)).unwrap();
+        assert!(store
+            .latest_snapshot_json("a")
+            .unwrap()
+            .contains(r#""n":3"#));
+    }
+}

@@ -1,0 +1,18 @@
+//! The store's logic, independent of JavaScript and of where events are kept.
+//!
+//! Every caller-supplied event or snapshot arrives as JSON text, is checked
+//! field by field ([`validate`]), and is kept in its canonical JSON encoding.
+//! The version rule lives in [`version`] and is the only place it is decided.
+
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod memory;
+pub mod snapshot;
+pub mod validate;
+pub mod version;
+
+pub use error::{InvalidInput, StoreError, VersionConflict};
+pub use event::Event;
+pub use memory::MemoryStore;
+pub use snapshot::ActorSnapshot;

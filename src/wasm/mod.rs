@@ -1,0 +1,14 @@
+//! The JavaScript binding: converts at the boundary and nothing more.
+//!
+//! Invariants, relied on by `pkg-template/src/event-store.js`:
+//! - Events and snapshots cross the boundary as JSON text, once per call,
+//!   in both directions; the JavaScript side encodes and decodes them.
+//! - Every failure is thrown as one of the classes of `pkg-template/src/errors.js`.
+//! - No method calls back into JavaScript code of the caller, so a method can
+//!   never be re-entered while it runs.
+
+mod errors;
+mod store;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! The binding under wasm-bindgen-test: errors arrive as the package's classes.
+
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use super::errors::{ValidationError, VersionConflictError};
+use super::store::StoreCore;
+
+fn field(error: &JsValue, name: &str) -> JsValue {
+    Reflect::get(error, &JsValue::from_str(name)).unwrap()
+}
+
+fn event(version: i64) -> String {
+    format!(r#"{{"eventType":"T","actorId":"a","version":{version},"data":{{}}}}"#)
+}
+
+#[wasm_bindgen_test]
+fn conflicts_are_version_conflict_errors_with_fields() {
+    let mut store = StoreCore::new();
+    store.save_event(&event(2)).unwrap();
+    let error = store.save_event(&event(1)).unwrap_err();
+    assert!(error.dyn_ref::<VersionConflictError>().is_some());
+    assert!(error.dyn_ref::<js_sys::Error>().is_some());
+    assert_eq!(field(&error, "code"), "VERSION_CONFLICT");
+    assert_eq!(field(&error, "actorId"), "a");
+    assert_eq!(field(&error, "attemptedVersion"), 1.0);
+    assert_eq!(field(&error, "currentVersion"), 2.0);
+    assert_eq!(
+        field(&error, "message"),
+        r#"version conflict: actor "a" has version 2, cannot save version 1"#
+    );
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_a_validation_error_naming_the_field() {
+    let mut store = StoreCore::new();
+    let error = store
+        .save_events(&format!("[{},{{}}]", event(1)))
+        .unwrap_err();
+    assert!(error.dyn_ref::<ValidationError>().is_some());
+    assert!(error.dyn_ref::<js_sys::TypeError>().is_some());
+    assert_eq!(field(&error, "field"), "[1].eventType");
+    assert_eq!(field(&error, "code"), "INVALID_INPUT");
+    assert_eq!(
+        store.get_latest_version(JsValue::from_str("a")).unwrap(),
+        0.0
+    );
+
+    let error = store
+        .get_events(JsValue::from_f64(1.0), JsValue::UNDEFINED)
+        .unwrap_err();
+    assert_eq!(field(&error, "field"), "actorId");
+    let error = store
+        .get_events(JsValue::from_str("a"), JsValue::from_str("1"))
+        .unwrap_err();
+    assert_eq!(field(&error, "field"), "fromVersion");
+}
+
+#[wasm_bindgen_test]
+fn reads_return_json_text() {
+    let mut store = StoreCore::new();
+    store.save_event(&event(1)).unwrap();
+    store.save_event(&event(2)).unwrap();
+    let json = store
+        .get_events(JsValue::from_str("a"), JsValue::from_f64(2.0))
+        .unwrap();
+    let events = js_sys::JSON::parse(&json).unwrap();
+    assert_eq!(js_sys::Array::from(&events).length(), 1);
+    assert_eq!(
+        store.get_latest_snapshot(JsValue::from_str("a")).unwrap(),
+        None
+    );
+}
