@@ -46,6 +46,7 @@ function invalid(segments, problem, cause) {
 
 /** What a value is, for messages: `a Date`, `a function`, `an instance of Order`. */
 function describe(value) {
+  if (value === null || value === undefined) return String(value);
   if (typeof value !== 'object') return `a ${typeof value}`;
   const name = Object.prototype.toString.call(value).slice(8, -1);
   const constructor = Object.getPrototypeOf(value)?.constructor?.name;

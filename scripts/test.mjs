@@ -1,0 +1,62 @@
+// Runs every test: Rust formatting and lints, the core natively, the binding
+// under wasm-bindgen-test (Node), then the packed npm package from fresh
+// consumer projects (Node ESM and CommonJS, TypeScript, a browser page without
+// a bundler, a Vite build) under node:test.
+//
+// Usage: node scripts/test.mjs
+
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const steps = [];
+
+function step(title, command, args, options = {}) {
+  const started = Date.now();
+  console.log(`\n=== ${title}: ${command} ${args.join(' ')}`);
+  execFileSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  steps.push(`${title}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+step('rustfmt', 'cargo', ['fmt', '--check']);
+step('clippy (native)', 'cargo', ['clippy', '--all-targets', '--', '-D', 'warnings']);
+step('clippy (wasm)', 'cargo', ['clippy', '--all-targets', '--target', 'wasm32-unknown-unknown', '--', '-D', 'warnings']);
+step('core tests (native)', 'cargo', ['test']);
+step('binding tests (wasm-bindgen-test, Node)', 'cargo', ['test', '--target', 'wasm32-unknown-unknown']);
+step('build the package', 'node', ['scripts/build.mjs']);
+
+// A fresh consumer project with the packed tarball installed, as a user would have it.
+const work = mkdtempSync(join(tmpdir(), 'aether-consumer-'));
+step('npm pack', 'npm', ['pack', '--pack-destination', work, './pkg']);
+const tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz')));
+const consumer = join(work, 'app');
+cpSync(join(root, 'tests', 'consumer'), consumer, { recursive: true });
+// "type": "commonjs" on purpose: .js files there are CommonJS, .mjs files ES modules.
+writeFileSync(
+  join(consumer, 'package.json'),
+  JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }, null, 2),
+);
+step('install the tarball into a fresh consumer', 'npm', ['install', '--no-audit', '--no-fund', tarball], {
+  cwd: consumer,
+});
+step('TypeScript declarations (tsc --strict)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', consumer]);
+
+const testFiles = [
+  ...readdirSync(consumer)
+    .filter((name) => /\.test\.(c|m)?js$/.test(name))
+    .map((name) => join(consumer, name)),
+  ...readdirSync(join(root, 'tests', 'browser'))
+    .filter((name) => name.endsWith('.test.mjs'))
+    .map((name) => join(root, 'tests', 'browser', name)),
+];
+try {
+  step('package tests (node:test)', 'node', ['--test', '--test-concurrency=2', ...testFiles], {
+    env: { ...process.env, AETHER_CONSUMER: consumer },
+  });
+} finally {
+  console.log(`\nsteps:\n  ${steps.join('\n  ')}`);
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,528 @@
+// The behaviour of API.md for the in-memory store, run against the installed
+// package once through `import` (esm.test.mjs) and once through `require` (cjs.test.js).
+'use strict';
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const MILLISECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Resolves after every pending microtask and a macrotask, so that notifications have been delivered. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+module.exports = function defineBehaviourTests(api, label) {
+  const { EventStore, VersionConflictError, ValidationError, StorageError, isVersionConflict } = api;
+  const event = (actorId, version, extra = {}) => ({ eventType: 'Happened', actorId, version, data: { n: version }, ...extra });
+
+  async function rejectsWith(promise, Class, check = () => {}) {
+    await assert.rejects(promise, (error) => {
+      assert.ok(error instanceof Class, `expected ${Class.name}, got ${error?.name}: ${error?.message}`);
+      assert.ok(error instanceof Error);
+      check(error);
+      return true;
+    });
+  }
+
+  describe(`${label}: saving and reading events`, () => {
+    test('saveEvent fills in id and timestamp and returns the stored event', async () => {
+      const store = new EventStore();
+      const stored = await store.saveEvent({ eventType: 'OrderPlaced', actorId: 'order-7', version: 1, data: { total: 5 } });
+      assert.match(stored.id, UUID_V4);
+      assert.match(stored.timestamp, MILLISECOND_UTC);
+      assert.ok(Math.abs(Date.parse(stored.timestamp) - Date.now()) < 60_000);
+      assert.deepEqual(stored, {
+        id: stored.id,
+        eventType: 'OrderPlaced',
+        actorId: 'order-7',
+        version: 1,
+        data: { total: 5 },
+        timestamp: stored.timestamp,
+      });
+      assert.deepEqual(await store.getEvents('order-7'), [stored]);
+    });
+
+    test('a given id, commandId, metadata and timestamp are kept, the timestamp in UTC', async () => {
+      const store = new EventStore();
+      const stored = await store.saveEvent(
+        event('a', 1, {
+          id: 'event-1',
+          commandId: 'command-1',
+          metadata: { correlationId: 'c', userId: 'u' },
+          timestamp: '2026-11-27T08:30:00.123456789+02:00',
+        }),
+      );
+      assert.equal(stored.id, 'event-1');
+      assert.equal(stored.commandId, 'command-1');
+      assert.deepEqual(stored.metadata, { correlationId: 'c', userId: 'u' });
+      assert.equal(stored.timestamp, '2026-11-27T06:30:00.123456789Z');
+      const fromDate = await store.saveEvent(event('a', 2, { timestamp: new Date('2026-01-02T03:04:05.678Z') }));
+      assert.equal(fromDate.timestamp, '2026-01-02T03:04:05.678Z');
+    });
+
+    test('empty optional fields are stored as absent', async () => {
+      const store = new EventStore();
+      for (const [version, empty] of [[1, ''], [2, null], [3, undefined]]) {
+        const stored = await store.saveEvent(event('a', version, { commandId: empty, metadata: empty === '' ? {} : empty }));
+        assert.ok(!('commandId' in stored), `commandId ${empty}`);
+        assert.ok(!('metadata' in stored), `metadata for ${empty}`);
+      }
+      for (const read of await store.getEvents('a')) assert.deepEqual(Object.keys(read), ['id', 'eventType', 'actorId', 'version', 'data', 'timestamp']);
+    });
+
+    test('getEvents reads ascending from a version; unknown actors are empty', async () => {
+      const store = new EventStore();
+      for (const version of [1, 2, 5, 9]) await store.saveEvent(event('a', version));
+      await store.saveEvent(event('b', 1));
+      const versions = async (from) => (await store.getEvents('a', from)).map((e) => e.version);
+      assert.deepEqual(await versions(), [1, 2, 5, 9]);
+      assert.deepEqual(await versions(0), [1, 2, 5, 9]);
+      assert.deepEqual(await versions(2), [2, 5, 9]);
+      assert.deepEqual(await versions(3), [5, 9]);
+      assert.deepEqual(await versions(10), []);
+      assert.deepEqual(await store.getEvents('nobody'), []);
+      assert.equal(await store.getLatestVersion('a'), 9);
+      assert.equal(await store.getLatestVersion('b'), 1);
+      assert.equal(await store.getLatestVersion('nobody'), 0);
+    });
+
+    test('a new actor may start at any version, and gaps are allowed', async () => {
+      const store = new EventStore();
+      await store.saveEvent(event('a', 5));
+      await store.saveEvent(event('a', 100));
+      assert.equal(await store.getLatestVersion('a'), 100);
+    });
+
+    test('every data method returns a Promise', () => {
+      const store = new EventStore();
+      for (const result of [
+        store.saveEvent(event('a', 1)),
+        store.saveEvents([]),
+        store.getEvents('a'),
+        store.getLatestVersion('a'),
+        store.getEventsWithErrors('a'),
+        store.saveSnapshot({ actorId: 'a', version: 1, state: {} }),
+        store.getLatestSnapshot('a'),
+      ]) {
+        assert.ok(result instanceof Promise);
+      }
+      const rejected = store.saveEvent(null);
+      assert.ok(rejected instanceof Promise);
+      return rejected.catch(() => {});
+    });
+  });
+
+  describe(`${label}: version conflicts`, () => {
+    test('a version not above the latest is a VersionConflictError and stores nothing', async () => {
+      const store = new EventStore();
+      await store.saveEvent(event('order-7', 1));
+      await store.saveEvent(event('order-7', 3));
+      for (const attempted of [3, 2, 1]) {
+        await rejectsWith(store.saveEvent(event('order-7', attempted)), VersionConflictError, (error) => {
+          assert.equal(error.name, 'VersionConflictError');
+          assert.equal(error.code, 'VERSION_CONFLICT');
+          assert.equal(error.actorId, 'order-7');
+          assert.equal(error.attemptedVersion, attempted);
+          assert.equal(error.currentVersion, 3);
+          assert.equal(error.message, `version conflict: actor "order-7" has version 3, cannot save version ${attempted}`);
+          assert.equal(typeof error.stack, 'string');
+          assert.ok(isVersionConflict(error));
+        });
+      }
+      assert.deepEqual((await store.getEvents('order-7')).map((e) => e.version), [1, 3]);
+    });
+
+    test('isVersionConflict answers for any value, also for a conflict from another copy', () => {
+      for (const value of [null, undefined, 42, 'VERSION_CONFLICT', {}, new Error('x'), new ValidationError('x', { field: 'f' })]) {
+        assert.equal(isVersionConflict(value), false);
+      }
+      const foreign = Object.assign(new Error('version conflict'), { name: 'VersionConflictError', code: 'VERSION_CONFLICT' });
+      assert.equal(isVersionConflict(foreign), true);
+    });
+
+    test('the optimistic concurrency loop: reload and retry after a conflict', async () => {
+      const store = new EventStore();
+      const append = async (data) => {
+        for (;;) {
+          const version = (await store.getLatestVersion('counter')) + 1;
+          try {
+            return await store.saveEvent({ eventType: 'Incremented', actorId: 'counter', version, data });
+          } catch (error) {
+            if (!isVersionConflict(error)) throw error;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 20 }, (_, i) => append({ i })));
+      assert.deepEqual((await store.getEvents('counter')).map((e) => e.version), Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+  });
+
+  describe(`${label}: saveEvents`, () => {
+    test('stores every event and returns them', async () => {
+      const store = new EventStore();
+      const stored = await store.saveEvents([event('a', 1), event('b', 1), event('a', 2)]);
+      assert.deepEqual(stored.map((e) => [e.actorId, e.version]), [['a', 1], ['b', 1], ['a', 2]]);
+      for (const e of stored) assert.match(e.id, UUID_V4);
+      assert.deepEqual(await store.getEvents('a'), stored.filter((e) => e.actorId === 'a'));
+      assert.deepEqual(await store.saveEvents([]), []);
+    });
+
+    test('a conflict anywhere, counting earlier events of the batch, stores nothing', async () => {
+      const store = new EventStore();
+      await store.saveEvent(event('a', 1));
+      await rejectsWith(store.saveEvents([event('b', 1), event('a', 2), event('a', 2)]), VersionConflictError, (error) => {
+        assert.equal(error.actorId, 'a');
+        assert.equal(error.attemptedVersion, 2);
+        assert.equal(error.currentVersion, 2);
+      });
+      await rejectsWith(store.saveEvents([event('b', 1), event('a', 1)]), VersionConflictError, (error) => {
+        assert.equal(error.currentVersion, 1);
+      });
+      assert.equal(await store.getLatestVersion('b'), 0);
+      assert.equal(await store.getLatestVersion('a'), 1);
+    });
+
+    test('an invalid event rejects the batch with a field that starts with its index', async () => {
+      const store = new EventStore();
+      const cases = [
+        [[event('a', 1), { actorId: 'a', version: 2, data: {} }], '[1].eventType'],
+        [[event('a', 1), event('a', 2, { data: { when: new Date() } })], '[1].data.when'],
+        [[event('a', 1), 'not an event'], '[1]'],
+        [[event('a', 0)], '[0].version'],
+        [[event('a', 1), event('b', 1, { metadata: { k: 1 } })], '[1].metadata.k'],
+      ];
+      for (const [batch, field] of cases) {
+        await rejectsWith(store.saveEvents(batch), ValidationError, (error) => assert.equal(error.field, field));
+      }
+      await rejectsWith(store.saveEvents('nope'), ValidationError);
+      assert.equal(await store.getLatestVersion('a'), 0);
+    });
+  });
+
+  describe(`${label}: getEventsWithErrors`, () => {
+    test('returns the same events as getEvents and no errors for the memory store', async () => {
+      const store = new EventStore();
+      await store.saveEvents([event('a', 1), event('a', 2)]);
+      const result = await store.getEventsWithErrors('a', 2);
+      assert.deepEqual(result.events, await store.getEvents('a', 2));
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.hasErrors(), false);
+      assert.deepEqual((await store.getEventsWithErrors('nobody')).events, []);
+    });
+  });
+
+  describe(`${label}: snapshots`, () => {
+    test('the highest version is the latest; the same version replaces', async () => {
+      const store = new EventStore();
+      assert.equal(await store.getLatestSnapshot('a'), null);
+      const saved = await store.saveSnapshot({ actorId: 'a', version: 5, state: { total: 5 } });
+      assert.match(saved.timestamp, MILLISECOND_UTC);
+      assert.deepEqual(saved, { actorId: 'a', version: 5, state: { total: 5 }, timestamp: saved.timestamp });
+      await store.saveSnapshot({ actorId: 'a', version: 3, state: { total: 3 } });
+      assert.deepEqual(await store.getLatestSnapshot('a'), saved);
+      await store.saveSnapshot({ actorId: 'a', version: 5, state: { total: 55 }, timestamp: new Date(0) });
+      assert.deepEqual(await store.getLatestSnapshot('a'), {
+        actorId: 'a',
+        version: 5,
+        state: { total: 55 },
+        timestamp: '1970-01-01T00:00:00.000Z',
+      });
+      await store.saveSnapshot({ actorId: 'a', version: 8, state: {} });
+      assert.equal((await store.getLatestSnapshot('a')).version, 8);
+      assert.equal(await store.getLatestSnapshot('b'), null);
+    });
+
+    test('invalid snapshots are ValidationErrors naming the field', async () => {
+      const store = new EventStore();
+      const cases = [
+        [{ version: 1, state: {} }, 'actorId'],
+        [{ actorId: 'a', version: 0, state: {} }, 'version'],
+        [{ actorId: 'a', version: 1.5, state: {} }, 'version'],
+        [{ actorId: 'a', version: 1, state: [] }, 'state'],
+        [{ actorId: 'a', version: 1 }, 'state'],
+        [{ actorId: 'a', version: 1, state: { m: new Map() } }, 'state.m'],
+        [{ actorId: 'a', version: 1, state: {}, timestamp: 'later' }, 'timestamp'],
+        [null, ''],
+      ];
+      for (const [snapshot, field] of cases) {
+        await rejectsWith(store.saveSnapshot(snapshot), ValidationError, (error) => assert.equal(error.field, field));
+      }
+      assert.equal(await store.getLatestSnapshot('a'), null);
+    });
+  });
+
+  describe(`${label}: notifications`, () => {
+    test('listeners hear EventStored for every stored event, in commit order, after the call', async () => {
+      const store = new EventStore();
+      const heard = [];
+      let saving = false;
+      store.subscribe((notification) => {
+        assert.equal(saving, false, 'a listener must not run inside saveEvent');
+        heard.push(notification);
+      });
+      saving = true;
+      const pending = store.saveEvent(event('a', 1));
+      saving = false;
+      await pending;
+      await store.saveEvents([event('a', 2), event('b', 1)]);
+      await store.saveEvent(event('a', 2)).catch(() => {});
+      await settle();
+      assert.deepEqual(heard.map((n) => [n.eventType, n.event.actorId, n.event.version]), [
+        [api.EventTypeEventStored, 'a', 1],
+        ['EventStored', 'a', 2],
+        ['EventStored', 'b', 1],
+      ]);
+      assert.match(heard[0].event.id, UUID_V4);
+    });
+
+    test('a throwing listener affects neither the save nor the other listeners; unsubscribe stops delivery', async (t) => {
+      t.mock.method(console, 'error', () => {});
+      const hadReportError = 'reportError' in globalThis;
+      const originalReportError = globalThis.reportError;
+      const reported = [];
+      globalThis.reportError = (error) => reported.push(error);
+      try {
+        const store = new EventStore();
+        const heard = [];
+        store.subscribe(() => {
+          throw new Error('listener failure');
+        });
+        const unsubscribe = store.subscribe((n) => heard.push(n.event.version));
+        await store.saveEvent(event('a', 1));
+        await settle();
+        unsubscribe();
+        await store.saveEvent(event('a', 2));
+        await settle();
+        assert.deepEqual(heard, [1]);
+        assert.equal(reported.length, 2);
+        assert.equal(reported[0].message, 'listener failure');
+        assert.equal(await store.getLatestVersion('a'), 2);
+      } finally {
+        if (hadReportError) globalThis.reportError = originalReportError;
+        else delete globalThis.reportError;
+      }
+    });
+
+    test('subscribe needs a function', () => {
+      assert.throws(() => new EventStore().subscribe('nope'), (error) => error instanceof ValidationError && error.field === 'listener');
+    });
+  });
+
+  describe(`${label}: immutability`, () => {
+    test('mutating returned or passed objects never changes the store', async () => {
+      const store = new EventStore();
+      const input = event('a', 1, { data: { items: [{ price: 1 }] }, metadata: { userId: 'u' } });
+      const stored = await store.saveEvent(input);
+      input.data.items[0].price = 99;
+      input.metadata.userId = 'changed';
+      stored.data.items.push('x');
+      const read = await store.getEvents('a');
+      read[0].data.items[0].price = 42;
+      const notified = [];
+      store.subscribe((n) => notified.push(n));
+      await store.saveEvent(event('a', 2));
+      await settle();
+      assert.throws(() => {
+        'use strict';
+        notified[0].event.data.n = 0;
+      }, TypeError);
+      const again = await store.getEvents('a');
+      assert.deepEqual(again[0].data, { items: [{ price: 1 }] });
+      assert.deepEqual(again[0].metadata, { userId: 'u' });
+      assert.equal(again[1].data.n, 2);
+    });
+  });
+
+  describe(`${label}: JSON values`, () => {
+    test('__proto__ and constructor keys are ordinary data, never touching a prototype', async () => {
+      const store = new EventStore();
+      const data = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}');
+      const metadata = JSON.parse('{"__proto__": "m", "constructor": "c"}');
+      await store.saveEvent(event('a', 1, { data, metadata }));
+      const [read] = await store.getEvents('a');
+      assert.ok(Object.hasOwn(read.data, '__proto__'));
+      assert.deepEqual(Object.getOwnPropertyDescriptor(read.data, '__proto__').value, { polluted: true });
+      assert.deepEqual(read.data.constructor, { prototype: { polluted: true } });
+      assert.equal(Object.getOwnPropertyDescriptor(read.metadata, '__proto__').value, 'm');
+      assert.equal({}.polluted, undefined);
+      assert.equal(Object.prototype.polluted, undefined);
+    });
+
+    test('undefined properties are left out, -0 becomes 0, null-prototype objects are accepted', async () => {
+      const store = new EventStore();
+      const bare = Object.assign(Object.create(null), { x: 1 });
+      const stored = await store.saveEvent(event('a', 1, { data: { gone: undefined, zero: -0, bare, list: [null, true, 'ü😀', 1.5e300] } }));
+      assert.deepEqual(stored.data, { zero: 0, bare: { x: 1 }, list: [null, true, 'ü😀', 1.5e300] });
+      assert.ok(Object.is(stored.data.zero, 0));
+    });
+
+    test('a large event round-trips', async () => {
+      const store = new EventStore();
+      const items = Array.from({ length: 20_000 }, (_, i) => ({ sku: `sku-${i}`, qty: i, tags: ['a', 'b'] }));
+      await store.saveEvent(event('big', 1, { data: { items } }));
+      assert.deepEqual((await store.getEvents('big'))[0].data.items, items);
+    });
+  });
+
+  describe(`${label}: bad input`, () => {
+    class Order {
+      constructor() {
+        this.id = 1;
+      }
+    }
+    const cyclic = { a: {} };
+    cyclic.a.back = cyclic;
+    let deep = { leaf: true };
+    for (let i = 0; i < 100_000; i++) deep = { deep };
+    const throwingGetter = Object.defineProperty({}, 'boom', { enumerable: true, get() { throw new Error('getter failed'); } });
+    const throwingProxy = new Proxy({}, { ownKeys() { throw new Error('trap failed'); } });
+
+    const cases = [
+      ['an event that is null', null, ''],
+      ['an event that is a number', 42, ''],
+      ['an event that is a string', 'event', ''],
+      ['an event that is an array', [], ''],
+      ['a missing actorId', { eventType: 'T', version: 1, data: {} }, 'actorId'],
+      ['an empty actorId', { eventType: 'T', actorId: '', version: 1, data: {} }, 'actorId'],
+      ['a numeric actorId', { eventType: 'T', actorId: 7, version: 1, data: {} }, 'actorId'],
+      ['a missing eventType', { actorId: 'a', version: 1, data: {} }, 'eventType'],
+      ['an empty eventType', { eventType: '', actorId: 'a', version: 1, data: {} }, 'eventType'],
+      ['a missing version', { eventType: 'T', actorId: 'a', data: {} }, 'version'],
+      ...[['a string', '1'], ['NaN', NaN], ['1.5', 1.5], ['0', 0], ['-1', -1], ['2**53', 2 ** 53], ['Infinity', Infinity], ['a BigInt', 1n]].map(
+        ([name, version]) => [`version ${name}`, { eventType: 'T', actorId: 'a', version, data: {} }, 'version'],
+      ),
+      ['a non-string metadata value', event('a', 1, { metadata: { userId: 5 } }), 'metadata.userId'],
+      ['metadata that is not an object', event('a', 1, { metadata: 'm' }), 'metadata'],
+      ['a timestamp that is not RFC 3339', event('a', 1, { timestamp: '27/11/2026' }), 'timestamp'],
+      ['an invalid Date timestamp', event('a', 1, { timestamp: new Date('nope') }), 'timestamp'],
+      ['a numeric timestamp', event('a', 1, { timestamp: 1_700_000_000_000 }), 'timestamp'],
+      ['a non-string commandId', event('a', 1, { commandId: 3 }), 'commandId'],
+      ['missing data', { eventType: 'T', actorId: 'a', version: 1 }, 'data'],
+      ['null data', event('a', 1, { data: null }), 'data'],
+      ['array data', event('a', 1, { data: [1] }), 'data'],
+      ['string data', event('a', 1, { data: 'x' }), 'data'],
+      ['a function in data', event('a', 1, { data: { f() {} } }), 'data.f'],
+      ['a symbol in data', event('a', 1, { data: { s: Symbol('s') } }), 'data.s'],
+      ['a BigInt in data', event('a', 1, { data: { big: 10n } }), 'data.big'],
+      ['NaN in data', event('a', 1, { data: { items: [{ price: 1 }, { price: 2 }, { price: NaN }] } }), 'data.items[2].price'],
+      ['Infinity in data', event('a', 1, { data: { x: -Infinity } }), 'data.x'],
+      ['undefined in an array', event('a', 1, { data: { list: [1, undefined] } }), 'data.list[1]'],
+      ['a hole in an array', event('a', 1, { data: { list: [1, , 3] } }), 'data.list[1]'], // eslint-disable-line no-sparse-arrays
+      ['a Date in data', event('a', 1, { data: { when: new Date() } }), 'data.when'],
+      ['a Map in data', event('a', 1, { data: { m: new Map() } }), 'data.m'],
+      ['a Set in data', event('a', 1, { data: { s: new Set() } }), 'data.s'],
+      ['a typed array in data', event('a', 1, { data: { bytes: new Uint8Array(2) } }), 'data.bytes'],
+      ['a class instance in data', event('a', 1, { data: { order: new Order() } }), 'data.order'],
+      ['a boxed string in data', event('a', 1, { data: { s: new String('x') } }), 'data.s'], // eslint-disable-line no-new-wrappers
+      ['a cycle in data', event('a', 1, { data: cyclic }), 'data.a.back'],
+      ['a lone surrogate in a string', event('a', 1, { data: { text: 'a\uD800b' } }), 'data.text'],
+      ['a lone surrogate in a key', event('a', 1, { data: { ['k\uDC00']: 1 } }), 'data["k\\udc00"]'],
+      ['a key that is not an identifier', event('a', 1, { data: { 'unit price': NaN } }), 'data["unit price"]'],
+      ['a lone surrogate in actorId', { eventType: 'T', actorId: '\uD800', version: 1, data: {} }, 'actorId'],
+      ['a throwing getter', event('a', 1, { data: { nested: throwingGetter } }), 'data.nested.boom'],
+      ['a throwing proxy', event('a', 1, { data: { p: throwingProxy } }), 'data.p'],
+    ];
+    for (const [name, input, field] of cases) {
+      test(`${name} is a ValidationError for "${field}" and stores nothing`, async () => {
+        const store = new EventStore();
+        await rejectsWith(store.saveEvent(input), ValidationError, (error) => {
+          assert.ok(error instanceof TypeError);
+          assert.equal(error.name, 'ValidationError');
+          assert.equal(error.code, 'INVALID_INPUT');
+          assert.equal(error.field, field);
+          assert.ok(error.message.length > field.length);
+        });
+        assert.equal(await store.getLatestVersion('a'), 0);
+        assert.deepEqual(await store.getEvents('a'), []);
+        assert.equal((await store.saveEvent(event('a', 1))).version, 1, 'the store is still usable');
+      });
+    }
+
+    test('nesting deeper than the documented limit of 100 levels is an error, not a stack overflow', async () => {
+      const store = new EventStore();
+      const nest = (levels) => {
+        let value = {};
+        for (let i = 1; i < levels; i++) value = { v: value };
+        return value;
+      };
+      await store.saveEvent(event('a', 1, { data: nest(100) }));
+      await rejectsWith(store.saveEvent(event('a', 2, { data: nest(101) })), ValidationError, (error) => {
+        assert.match(error.field, /^data(\.v){100}$/);
+      });
+      await rejectsWith(store.saveEvent(event('a', 2, { data: deep })), ValidationError);
+      assert.equal(await store.getLatestVersion('a'), 1);
+    });
+
+    test('read arguments are checked', async () => {
+      const store = new EventStore();
+      await rejectsWith(store.getEvents(7), ValidationError, (error) => assert.equal(error.field, 'actorId'));
+      await rejectsWith(store.getEvents('a', '1'), ValidationError, (error) => assert.equal(error.field, 'fromVersion'));
+      await rejectsWith(store.getEvents('a', 1.5), ValidationError, (error) => assert.equal(error.field, 'fromVersion'));
+      await rejectsWith(store.getLatestVersion(undefined), ValidationError, (error) => assert.equal(error.field, 'actorId'));
+      await rejectsWith(store.getLatestSnapshot(null), ValidationError, (error) => assert.equal(error.field, 'actorId'));
+    });
+  });
+
+  describe(`${label}: close`, () => {
+    test('after close every method rejects with StorageError; closing again is harmless', async () => {
+      const store = new EventStore();
+      await store.saveEvent(event('a', 1));
+      assert.equal(await store.close(), undefined);
+      await store.close();
+      const calls = [
+        () => store.saveEvent(event('a', 2)),
+        () => store.saveEvents([event('a', 2)]),
+        () => store.getEvents('a'),
+        () => store.getEventsWithErrors('a'),
+        () => store.getLatestVersion('a'),
+        () => store.saveSnapshot({ actorId: 'a', version: 1, state: {} }),
+        () => store.getLatestSnapshot('a'),
+      ];
+      for (const call of calls) {
+        await rejectsWith(call(), StorageError, (error) => {
+          assert.equal(error.name, 'StorageError');
+          assert.equal(error.code, 'STORAGE');
+        });
+      }
+      assert.throws(() => store.subscribe(() => {}), StorageError);
+    });
+  });
+
+  describe(`${label}: metadata helpers`, () => {
+    test('set and get each well-known key, creating metadata when needed', () => {
+      const { MetadataKey } = api;
+      assert.deepEqual({ ...MetadataKey }, {
+        CorrelationId: 'correlationId',
+        CausationId: 'causationId',
+        UserId: 'userId',
+        TraceId: 'traceId',
+        SpanId: 'spanId',
+      });
+      for (const name of ['CorrelationId', 'CausationId', 'UserId', 'TraceId', 'SpanId']) {
+        const draft = event('a', 1);
+        assert.equal(api[`get${name}`](draft), '');
+        api[`set${name}`](draft, `${name}-value`);
+        assert.equal(api[`get${name}`](draft), `${name}-value`);
+        assert.deepEqual(draft.metadata, { [MetadataKey[name]]: `${name}-value` });
+      }
+      const draft = { metadata: null };
+      assert.equal(api.getMetadata(draft, 'x'), '');
+      assert.equal(api.getMetadata(draft, 'toString'), '');
+      api.setMetadata(draft, 'x', 'y');
+      assert.equal(api.getMetadata(draft, 'x'), 'y');
+    });
+
+    test('withMetadataFrom copies metadata; a null source is a no-op', async () => {
+      const cause = { metadata: { correlationId: 'c', traceId: 't' } };
+      const next = event('a', 1, { metadata: { userId: 'u' } });
+      api.withMetadataFrom(next, cause);
+      assert.deepEqual(next.metadata, { userId: 'u', correlationId: 'c', traceId: 't' });
+      const untouched = event('a', 2);
+      api.withMetadataFrom(untouched, null);
+      api.withMetadataFrom(untouched, { metadata: undefined });
+      assert.equal(untouched.metadata, undefined);
+      const store = new EventStore();
+      assert.deepEqual((await store.saveEvent(next)).metadata, next.metadata);
+    });
+  });
+};
