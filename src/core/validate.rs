@@ -113,10 +113,10 @@ pub fn timestamp(value: Option<Value>) -> Result<String, InvalidInput> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(format!(
-        "{}{fraction}Z",
-        time.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S")
-    ))
+    let seconds = time
+        .with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    Ok(format!("{}{fraction}Z", seconds.trim_end_matches('Z')))
 }
 
 /// Where the fraction of seconds starts in RFC 3339 text: after `YYYY-MM-DDTHH:MM:SS`.
