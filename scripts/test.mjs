@@ -54,7 +54,7 @@ const testFiles = [
 ];
 try {
   step('package tests (node:test)', 'node', ['--test', '--test-concurrency=2', ...testFiles], {
-    env: { ...process.env, AETHER_CONSUMER: consumer },
+    env: { ...process.env, AETHER_CONSUMER: consumer, AETHER_DEV_MODULES: join(root, 'node_modules') },
   });
 } finally {
   console.log(`\nsteps:\n  ${steps.join('\n  ')}`);

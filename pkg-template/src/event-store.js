@@ -1,8 +1,19 @@
 // EventStore: the public class. It encodes input (json.js), delegates to a
 // backend (memory, IndexedDB), decodes results, and fans out notifications.
 // Validation and the version rule are the Rust core's, whatever the backend.
+//
+// A backend takes and returns JSON text, with read arguments already checked:
+//   saveEvent(json) -> stored json          saveEvents(jsonArray) -> stored jsonArray
+//   getEvents(actorId, fromVersion) -> jsonArray
+//   getEventsWithErrors(actorId, fromVersion) -> { events: jsonArray, errors }
+//   getLatestVersion(actorId) -> number     saveSnapshot(json) -> stored json
+//   getLatestSnapshot(actorId) -> json | undefined                close()
+// each returning a value or a Promise of it; and it may call `onCommitted(jsonArray)`
+// with events that another instance stored.
 
+import { checkActorId, checkFromVersion } from '#wasm';
 import { StorageError, ValidationError } from './errors.js';
+import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
 
@@ -26,11 +37,6 @@ export class ReplayResult {
   hasErrors() {
     return this.errors.length > 0;
   }
-}
-
-/** A store over another backend, for the functions that open one; not part of the public API. */
-export function storeOver(backend) {
-  return new EventStore(CONSTRUCT_WITH_BACKEND, backend);
 }
 
 function deepFreeze(value) {
@@ -57,6 +63,17 @@ export class EventStore {
   /** An in-memory store. */
   constructor(...internal) {
     this.#backend = internal[0] === CONSTRUCT_WITH_BACKEND ? internal[1] : new MemoryBackend();
+    this.#backend.onCommitted = (storedJson) => {
+      if (!this.#closed) this.#publish(storedJson);
+    };
+  }
+
+  /**
+   * A store persisted in the IndexedDB database `name`, shared safely with other
+   * tabs and instances. Rejects with `StorageError` where IndexedDB is unavailable.
+   */
+  static async openIndexedDb(name, options = {}) {
+    return new EventStore(CONSTRUCT_WITH_BACKEND, await IndexedDbBackend.open(name, options));
   }
 
   #open() {
@@ -84,18 +101,21 @@ export class EventStore {
 
   /** The actor's events with `version >= fromVersion`, ascending. */
   async getEvents(actorId, fromVersion = 0) {
-    return JSON.parse(await this.#open().getEvents(actorId, fromVersion));
+    const backend = this.#open();
+    return JSON.parse(await backend.getEvents(checkActorId(actorId), checkFromVersion(fromVersion)));
   }
 
   /** Like `getEvents`, and also the stored records that could not be decoded. */
   async getEventsWithErrors(actorId, fromVersion = 0) {
-    const { events, errors } = await this.#open().getEventsWithErrors(actorId, fromVersion);
+    const backend = this.#open();
+    const { events, errors } = await backend.getEventsWithErrors(checkActorId(actorId), checkFromVersion(fromVersion));
     return new ReplayResult(JSON.parse(events), errors);
   }
 
   /** The actor's latest version, `0` when it has no events. */
   async getLatestVersion(actorId) {
-    return this.#open().getLatestVersion(actorId);
+    const backend = this.#open();
+    return backend.getLatestVersion(checkActorId(actorId));
   }
 
   /** Stores a snapshot; one at the same version is replaced. */
@@ -105,7 +125,8 @@ export class EventStore {
 
   /** The actor's snapshot with the highest version, or `null`. */
   async getLatestSnapshot(actorId) {
-    const stored = await this.#open().getLatestSnapshot(actorId);
+    const backend = this.#open();
+    const stored = await backend.getLatestSnapshot(checkActorId(actorId));
     return stored === undefined ? null : JSON.parse(stored);
   }
 

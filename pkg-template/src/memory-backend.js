@@ -5,6 +5,8 @@ import { StoreCore } from '#wasm';
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #core = new StoreCore();
+  /** Never called: no other instance writes to this memory. */
+  onCommitted = null;
 
   saveEvent(json) {
     return this.#core.saveEvent(json);

@@ -103,11 +103,20 @@ pub(crate) fn parse_fields<T: serde::de::DeserializeOwned>(json: &str) -> Result
     })
 }
 
-/// Splits a JSON array into its elements' JSON text, for batches.
-pub fn split_array(json: &str) -> Result<Vec<&str>, InvalidInput> {
+/// Parses and validates a JSON array of new events; a problem's field starts with its index.
+pub fn new_events_from_json(json: &str) -> Result<Vec<Event>, StoreError> {
     let elements: Vec<&RawValue> = serde_json::from_str(json)
         .map_err(|_| InvalidInput::new("", "must be an array of events"))?;
-    Ok(elements.into_iter().map(RawValue::get).collect())
+    elements
+        .into_iter()
+        .enumerate()
+        .map(|(index, element)| {
+            Event::from_new_json(element.get()).map_err(|error| match error {
+                StoreError::Invalid(invalid) => StoreError::Invalid(invalid.in_batch(index)),
+                other => other,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -210,11 +219,19 @@ mod tests {
     }
 
     #[test]
-    fn splits_batches() {
+    fn parses_batches_naming_the_index() {
+        let batch = new_events_from_json(
+            r#"[{"eventType":"T","actorId":"a","version":1,"data":{}}, {"eventType":"T","actorId":"a","version":2,"data":{}}]"#,
+        )
+        .unwrap();
+        assert_eq!(batch.len(), 2);
         assert_eq!(
-            split_array(r#"[{"a":1}, {}]"#).unwrap(),
-            vec![r#"{"a":1}"#, "{}"]
+            field_of(new_events_from_json("[{}]").map(|_| batch[0].clone())),
+            "[0].eventType"
         );
-        assert!(split_array("{}").is_err());
+        assert_eq!(
+            field_of(new_events_from_json("{}").map(|_| batch[0].clone())),
+            ""
+        );
     }
 }

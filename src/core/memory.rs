@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::error::{InvalidInput, StoreError};
-use super::event::{split_array, Event};
+use super::event::{new_events_from_json, Event};
 use super::snapshot::ActorSnapshot;
 use super::version;
 
@@ -46,17 +46,8 @@ impl MemoryStore {
     /// Validates and stores a JSON array of events, all or nothing, returning
     /// the stored events as a JSON array.
     pub fn save_events(&mut self, json: &str) -> Result<String, StoreError> {
-        let events = split_array(json)?
-            .into_iter()
-            .enumerate()
-            .map(|(index, element)| {
-                Event::from_new_json(element).map_err(|error| match error {
-                    StoreError::Invalid(invalid) => StoreError::Invalid(invalid.in_batch(index)),
-                    other => other,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        version::check_batch(&events, |actor| self.latest_version(actor))?;
+        let events = new_events_from_json(json)?;
+        version::check_batch(version::keys(&events), |actor| self.latest_version(actor))?;
         let stored: Vec<String> = events.iter().map(Event::to_json).collect();
         for (event, json) in events.into_iter().zip(&stored) {
             self.push(event.actor_id, event.version, json);

@@ -34,13 +34,25 @@ struct SnapshotFields {
 impl ActorSnapshot {
     /// Parses and validates a snapshot from its JSON text.
     pub fn from_json(json: &str) -> Result<Self, InvalidInput> {
-        let fields: SnapshotFields = parse_fields(json)?;
+        Self::from_fields(parse_fields(json)?)
+    }
+
+    fn from_fields(fields: SnapshotFields) -> Result<Self, InvalidInput> {
         Ok(Self {
             actor_id: validate::required_text("actorId", fields.actor_id)?,
             version: validate::version("version", fields.version)?,
             state: validate::json_object("state", fields.state)?,
             timestamp: validate::timestamp(fields.timestamp)?,
         })
+    }
+
+    /// Parses and validates a stored snapshot record, which must carry its `timestamp`.
+    pub fn from_stored_json(json: &str) -> Result<Self, InvalidInput> {
+        let fields: SnapshotFields = parse_fields(json)?;
+        if fields.timestamp.is_none() {
+            return Err(InvalidInput::new("timestamp", "is required"));
+        }
+        Self::from_fields(fields)
     }
 
     /// The canonical JSON encoding.

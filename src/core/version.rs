@@ -22,21 +22,63 @@ pub fn check(actor_id: &str, latest: i64, attempted: i64) -> Result<(), VersionC
     }
 }
 
-/// Checks a batch, in order, given each actor's latest stored version.
-/// On a conflict, `current_version` counts the batch's earlier events.
-pub fn check_batch(
-    events: &[Event],
+/// Checks a batch of `(actor, version)` pairs, in order, given each actor's
+/// latest stored version. On a conflict, `current_version` counts the batch's
+/// earlier events.
+pub fn check_batch<'a>(
+    events: impl IntoIterator<Item = (&'a str, i64)>,
     mut latest_stored: impl FnMut(&str) -> i64,
 ) -> Result<(), VersionConflict> {
     let mut latest: HashMap<&str, i64> = HashMap::new();
-    for event in events {
+    for (actor_id, version) in events {
         let current = *latest
-            .entry(&event.actor_id)
-            .or_insert_with(|| latest_stored(&event.actor_id));
-        check(&event.actor_id, current, event.version)?;
-        latest.insert(&event.actor_id, event.version);
+            .entry(actor_id)
+            .or_insert_with(|| latest_stored(actor_id));
+        check(actor_id, current, version)?;
+        latest.insert(actor_id, version);
     }
     Ok(())
+}
+
+/// The `(actor, version)` pairs of events, for [`check_batch`].
+pub fn keys(events: &[Event]) -> impl Iterator<Item = (&str, i64)> + Clone {
+    events
+        .iter()
+        .map(|event| (event.actor_id.as_str(), event.version))
+}
+
+/// Latest versions read from storage inside a write transaction, against which
+/// a group of saves is admitted one after another (group commit): each admitted
+/// save raises its actors' versions for the saves after it.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    latest: HashMap<String, i64>,
+}
+
+impl Ledger {
+    /// An empty ledger: every actor is at version 0 until observed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the actor's latest version as read from storage.
+    pub fn observe(&mut self, actor_id: &str, version: i64) {
+        self.latest.insert(actor_id.to_owned(), version);
+    }
+
+    /// Admits a whole save (one event, or a batch all or nothing) if the rule holds.
+    pub fn admit<'a>(
+        &mut self,
+        events: impl IntoIterator<Item = (&'a str, i64)> + Clone,
+    ) -> Result<(), VersionConflict> {
+        check_batch(events.clone(), |actor_id| {
+            self.latest.get(actor_id).copied().unwrap_or(0)
+        })?;
+        for (actor_id, version) in events {
+            self.observe(actor_id, version);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -69,16 +111,30 @@ mod tests {
     #[test]
     fn batches_count_their_earlier_events() {
         let stored = |actor: &str| if actor == "a" { 2 } else { 0 };
-        assert!(check_batch(&[event("a", 3), event("b", 1), event("a", 4)], stored).is_ok());
-        let conflict = check_batch(&[event("a", 3), event("a", 3)], stored).unwrap_err();
+        assert!(check_batch(keys(&[event("a", 3), event("b", 1), event("a", 4)]), stored).is_ok());
+        let conflict = check_batch(keys(&[event("a", 3), event("a", 3)]), stored).unwrap_err();
         assert_eq!(
             (conflict.attempted_version, conflict.current_version),
             (3, 3)
         );
-        let conflict = check_batch(&[event("b", 1), event("a", 2)], stored).unwrap_err();
+        let conflict = check_batch(keys(&[event("b", 1), event("a", 2)]), stored).unwrap_err();
         assert_eq!(
             (conflict.actor_id.as_str(), conflict.current_version),
             ("a", 2)
+        );
+    }
+
+    #[test]
+    fn a_ledger_admits_whole_saves_in_order() {
+        let mut ledger = Ledger::new();
+        ledger.observe("a", 2);
+        assert!(ledger.admit([("a", 3)]).is_ok());
+        let conflict = ledger.admit([("a", 3)]).unwrap_err();
+        assert_eq!(conflict.current_version, 3, "earlier admitted saves count");
+        assert!(ledger.admit([("b", 1), ("a", 3)]).is_err());
+        assert!(
+            ledger.admit([("b", 1), ("a", 4)]).is_ok(),
+            "a refused batch admits nothing"
         );
     }
 }

@@ -7,7 +7,12 @@
 //! - No method calls back into JavaScript code of the caller, so a method can
 //!   never be re-entered while it runs.
 
+// Exported items are `pub`: they are reached from JavaScript, not from Rust.
+#![allow(unreachable_pub)]
+
+mod arguments;
 mod errors;
+mod records;
 mod store;
 
 #[cfg(test)]

@@ -3,31 +3,15 @@
 use wasm_bindgen::prelude::*;
 
 use super::errors::{invalid_to_js, to_js};
-use crate::core::{validate, InvalidInput, MemoryStore};
+use crate::core::MemoryStore;
 
-/// The Rust half of `EventStore`: validation, the version rule and the streams.
-/// Not part of the public API; `EventStore` wraps it.
+/// The Rust half of an in-memory `EventStore`: validation, the version rule
+/// and the streams. Not part of the public API. Read arguments arrive checked
+/// (`checkActorId`, `checkFromVersion`).
 #[wasm_bindgen]
 #[derive(Debug, Default)]
 pub struct StoreCore {
     store: MemoryStore,
-}
-
-/// Reads `actorId`: any string.
-fn actor_id(value: &JsValue) -> Result<String, JsValue> {
-    validate::queried_actor_id(value.as_string()).map_err(|e| invalid_to_js(&e))
-}
-
-/// Reads `fromVersion`: a safe integer, `0` when `undefined` or `null`.
-fn from_version(value: &JsValue) -> Result<i64, JsValue> {
-    let number = if value.is_undefined() || value.is_null() {
-        None
-    } else {
-        Some(value.as_f64().ok_or_else(|| {
-            invalid_to_js(&InvalidInput::new("fromVersion", "must be a safe integer"))
-        })?)
-    };
-    validate::from_version(number).map_err(|e| invalid_to_js(&e))
 }
 
 #[wasm_bindgen]
@@ -52,21 +36,14 @@ impl StoreCore {
 
     /// The actor's events from `fromVersion` on, as a JSON array.
     #[wasm_bindgen(js_name = getEvents)]
-    pub fn get_events(
-        &self,
-        actor_id_value: JsValue,
-        from_version_value: JsValue,
-    ) -> Result<String, JsValue> {
-        let actor = actor_id(&actor_id_value)?;
-        Ok(self
-            .store
-            .events_json(&actor, from_version(&from_version_value)?))
+    pub fn get_events(&self, actor_id: &str, from_version: f64) -> String {
+        self.store.events_json(actor_id, from_version as i64)
     }
 
     /// The actor's latest version, `0` when unknown.
     #[wasm_bindgen(js_name = getLatestVersion)]
-    pub fn get_latest_version(&self, actor_id_value: JsValue) -> Result<f64, JsValue> {
-        Ok(self.store.latest_version(&actor_id(&actor_id_value)?) as f64)
+    pub fn get_latest_version(&self, actor_id: &str) -> f64 {
+        self.store.latest_version(actor_id) as f64
     }
 
     /// Stores a snapshot given as JSON text; returns it as stored.
@@ -79,7 +56,7 @@ impl StoreCore {
 
     /// The actor's highest-version snapshot as JSON text, or `undefined`.
     #[wasm_bindgen(js_name = getLatestSnapshot)]
-    pub fn get_latest_snapshot(&self, actor_id_value: JsValue) -> Result<Option<String>, JsValue> {
-        Ok(self.store.latest_snapshot_json(&actor_id(&actor_id_value)?))
+    pub fn get_latest_snapshot(&self, actor_id: &str) -> Option<String> {
+        self.store.latest_snapshot_json(actor_id)
     }
 }

@@ -4,7 +4,9 @@ use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
+use super::arguments::{check_actor_id, check_from_version};
 use super::errors::{ValidationError, VersionConflictError};
+use super::records::{check_event_record, prepare_event, prepare_events, VersionLedger};
 use super::store::StoreCore;
 
 fn field(error: &JsValue, name: &str) -> JsValue {
@@ -42,19 +44,13 @@ fn bad_input_is_a_validation_error_naming_the_field() {
     assert!(error.dyn_ref::<js_sys::TypeError>().is_some());
     assert_eq!(field(&error, "field"), "[1].eventType");
     assert_eq!(field(&error, "code"), "INVALID_INPUT");
-    assert_eq!(
-        store.get_latest_version(JsValue::from_str("a")).unwrap(),
-        0.0
-    );
+    assert_eq!(store.get_latest_version("a"), 0.0);
 
-    let error = store
-        .get_events(JsValue::from_f64(1.0), JsValue::UNDEFINED)
-        .unwrap_err();
+    let error = check_actor_id(JsValue::from_f64(1.0)).unwrap_err();
     assert_eq!(field(&error, "field"), "actorId");
-    let error = store
-        .get_events(JsValue::from_str("a"), JsValue::from_str("1"))
-        .unwrap_err();
+    let error = check_from_version(JsValue::from_str("1")).unwrap_err();
     assert_eq!(field(&error, "field"), "fromVersion");
+    assert_eq!(check_from_version(JsValue::UNDEFINED).unwrap(), 0.0);
 }
 
 #[wasm_bindgen_test]
@@ -62,13 +58,28 @@ fn reads_return_json_text() {
     let mut store = StoreCore::new();
     store.save_event(&event(1)).unwrap();
     store.save_event(&event(2)).unwrap();
-    let json = store
-        .get_events(JsValue::from_str("a"), JsValue::from_f64(2.0))
-        .unwrap();
+    let json = store.get_events("a", 2.0);
     let events = js_sys::JSON::parse(&json).unwrap();
     assert_eq!(js_sys::Array::from(&events).length(), 1);
-    assert_eq!(
-        store.get_latest_snapshot(JsValue::from_str("a")).unwrap(),
-        None
-    );
+    assert_eq!(store.get_latest_snapshot("a"), None);
+}
+
+#[wasm_bindgen_test]
+fn a_ledger_refuses_conflicting_saves_of_a_group() {
+    let mut ledger = VersionLedger::new();
+    ledger.observe("a", 1.0);
+    ledger.admit(vec!["a".into()], vec![2.0]).unwrap();
+    let error = ledger.admit(vec!["a".into()], vec![2.0]).unwrap_err();
+    assert!(error.dyn_ref::<VersionConflictError>().is_some());
+    assert_eq!(field(&error, "currentVersion"), 2.0);
+}
+
+#[wasm_bindgen_test]
+fn prepared_events_carry_their_keys_and_records_are_checked() {
+    let prepared = prepare_event(&event(4)).unwrap();
+    assert_eq!((prepared.actor_id.as_str(), prepared.version), ("a", 4.0));
+    assert_eq!(check_event_record(prepared.json.as_bytes(), "a", 4.0), None);
+    assert!(check_event_record(b"garbage", "a", 4.0).is_some());
+    let error = prepare_events(&format!("[{}, 5]", event(1))).unwrap_err();
+    assert_eq!(field(&error, "field"), "[1]");
 }

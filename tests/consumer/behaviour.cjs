@@ -1,5 +1,6 @@
-// The behaviour of API.md for the in-memory store, run against the installed
-// package once through `import` (esm.test.mjs) and once through `require` (cjs.test.js).
+// The behaviour of API.md that every kind of store shares, run against the
+// installed package: the in-memory store through `import` (esm.test.mjs) and
+// `require` (cjs.test.js), and the IndexedDB store (indexeddb.test.mjs).
 'use strict';
 
 const { describe, test } = require('node:test');
@@ -11,8 +12,13 @@ const MILLISECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Resolves after every pending microtask and a macrotask, so that notifications have been delivered. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-module.exports = function defineBehaviourTests(api, label) {
-  const { EventStore, VersionConflictError, ValidationError, StorageError, isVersionConflict } = api;
+/**
+ * @param api the package's exports
+ * @param label prefixes every suite's name
+ * @param open resolves with a fresh, empty store of the kind under test
+ */
+module.exports = function defineBehaviourTests(api, label, open = async () => new api.EventStore()) {
+  const { VersionConflictError, ValidationError, StorageError, isVersionConflict } = api;
   const event = (actorId, version, extra = {}) => ({ eventType: 'Happened', actorId, version, data: { n: version }, ...extra });
 
   async function rejectsWith(promise, Class, check = () => {}) {
@@ -26,7 +32,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: saving and reading events`, () => {
     test('saveEvent fills in id and timestamp and returns the stored event', async () => {
-      const store = new EventStore();
+      const store = await open();
       const stored = await store.saveEvent({ eventType: 'OrderPlaced', actorId: 'order-7', version: 1, data: { total: 5 } });
       assert.match(stored.id, UUID_V4);
       assert.match(stored.timestamp, MILLISECOND_UTC);
@@ -43,7 +49,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('a given id, commandId, metadata and timestamp are kept, the timestamp in UTC', async () => {
-      const store = new EventStore();
+      const store = await open();
       const stored = await store.saveEvent(
         event('a', 1, {
           id: 'event-1',
@@ -61,7 +67,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('empty optional fields are stored as absent', async () => {
-      const store = new EventStore();
+      const store = await open();
       for (const [version, empty] of [[1, ''], [2, null], [3, undefined]]) {
         const stored = await store.saveEvent(event('a', version, { commandId: empty, metadata: empty === '' ? {} : empty }));
         assert.ok(!('commandId' in stored), `commandId ${empty}`);
@@ -71,7 +77,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('getEvents reads ascending from a version; unknown actors are empty', async () => {
-      const store = new EventStore();
+      const store = await open();
       for (const version of [1, 2, 5, 9]) await store.saveEvent(event('a', version));
       await store.saveEvent(event('b', 1));
       const versions = async (from) => (await store.getEvents('a', from)).map((e) => e.version);
@@ -87,14 +93,14 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('a new actor may start at any version, and gaps are allowed', async () => {
-      const store = new EventStore();
+      const store = await open();
       await store.saveEvent(event('a', 5));
       await store.saveEvent(event('a', 100));
       assert.equal(await store.getLatestVersion('a'), 100);
     });
 
-    test('every data method returns a Promise', () => {
-      const store = new EventStore();
+    test('every data method returns a Promise', async () => {
+      const store = await open();
       for (const result of [
         store.saveEvent(event('a', 1)),
         store.saveEvents([]),
@@ -114,7 +120,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: version conflicts`, () => {
     test('a version not above the latest is a VersionConflictError and stores nothing', async () => {
-      const store = new EventStore();
+      const store = await open();
       await store.saveEvent(event('order-7', 1));
       await store.saveEvent(event('order-7', 3));
       for (const attempted of [3, 2, 1]) {
@@ -141,7 +147,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('the optimistic concurrency loop: reload and retry after a conflict', async () => {
-      const store = new EventStore();
+      const store = await open();
       const append = async (data) => {
         for (;;) {
           const version = (await store.getLatestVersion('counter')) + 1;
@@ -159,7 +165,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: saveEvents`, () => {
     test('stores every event and returns them', async () => {
-      const store = new EventStore();
+      const store = await open();
       const stored = await store.saveEvents([event('a', 1), event('b', 1), event('a', 2)]);
       assert.deepEqual(stored.map((e) => [e.actorId, e.version]), [['a', 1], ['b', 1], ['a', 2]]);
       for (const e of stored) assert.match(e.id, UUID_V4);
@@ -168,7 +174,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('a conflict anywhere, counting earlier events of the batch, stores nothing', async () => {
-      const store = new EventStore();
+      const store = await open();
       await store.saveEvent(event('a', 1));
       await rejectsWith(store.saveEvents([event('b', 1), event('a', 2), event('a', 2)]), VersionConflictError, (error) => {
         assert.equal(error.actorId, 'a');
@@ -183,7 +189,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('an invalid event rejects the batch with a field that starts with its index', async () => {
-      const store = new EventStore();
+      const store = await open();
       const cases = [
         [[event('a', 1), { actorId: 'a', version: 2, data: {} }], '[1].eventType'],
         [[event('a', 1), event('a', 2, { data: { when: new Date() } })], '[1].data.when'],
@@ -201,7 +207,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: getEventsWithErrors`, () => {
     test('returns the same events as getEvents and no errors for the memory store', async () => {
-      const store = new EventStore();
+      const store = await open();
       await store.saveEvents([event('a', 1), event('a', 2)]);
       const result = await store.getEventsWithErrors('a', 2);
       assert.deepEqual(result.events, await store.getEvents('a', 2));
@@ -213,7 +219,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: snapshots`, () => {
     test('the highest version is the latest; the same version replaces', async () => {
-      const store = new EventStore();
+      const store = await open();
       assert.equal(await store.getLatestSnapshot('a'), null);
       const saved = await store.saveSnapshot({ actorId: 'a', version: 5, state: { total: 5 } });
       assert.match(saved.timestamp, MILLISECOND_UTC);
@@ -233,7 +239,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('invalid snapshots are ValidationErrors naming the field', async () => {
-      const store = new EventStore();
+      const store = await open();
       const cases = [
         [{ version: 1, state: {} }, 'actorId'],
         [{ actorId: 'a', version: 0, state: {} }, 'version'],
@@ -253,7 +259,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: notifications`, () => {
     test('listeners hear EventStored for every stored event, in commit order, after the call', async () => {
-      const store = new EventStore();
+      const store = await open();
       const heard = [];
       let saving = false;
       store.subscribe((notification) => {
@@ -282,7 +288,7 @@ module.exports = function defineBehaviourTests(api, label) {
       const reported = [];
       globalThis.reportError = (error) => reported.push(error);
       try {
-        const store = new EventStore();
+        const store = await open();
         const heard = [];
         store.subscribe(() => {
           throw new Error('listener failure');
@@ -303,14 +309,15 @@ module.exports = function defineBehaviourTests(api, label) {
       }
     });
 
-    test('subscribe needs a function', () => {
-      assert.throws(() => new EventStore().subscribe('nope'), (error) => error instanceof ValidationError && error.field === 'listener');
+    test('subscribe needs a function', async () => {
+      const store = await open();
+      assert.throws(() => store.subscribe('nope'), (error) => error instanceof ValidationError && error.field === 'listener');
     });
   });
 
   describe(`${label}: immutability`, () => {
     test('mutating returned or passed objects never changes the store', async () => {
-      const store = new EventStore();
+      const store = await open();
       const input = event('a', 1, { data: { items: [{ price: 1 }] }, metadata: { userId: 'u' } });
       const stored = await store.saveEvent(input);
       input.data.items[0].price = 99;
@@ -335,7 +342,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: JSON values`, () => {
     test('__proto__ and constructor keys are ordinary data, never touching a prototype', async () => {
-      const store = new EventStore();
+      const store = await open();
       const data = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}');
       const metadata = JSON.parse('{"__proto__": "m", "constructor": "c"}');
       await store.saveEvent(event('a', 1, { data, metadata }));
@@ -349,7 +356,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('undefined properties are left out, -0 becomes 0, null-prototype objects are accepted', async () => {
-      const store = new EventStore();
+      const store = await open();
       const bare = Object.assign(Object.create(null), { x: 1 });
       const stored = await store.saveEvent(event('a', 1, { data: { gone: undefined, zero: -0, bare, list: [null, true, 'ü😀', 1.5e300] } }));
       assert.deepEqual(stored.data, { zero: 0, bare: { x: 1 }, list: [null, true, 'ü😀', 1.5e300] });
@@ -357,7 +364,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('a large event round-trips', async () => {
-      const store = new EventStore();
+      const store = await open();
       const items = Array.from({ length: 20_000 }, (_, i) => ({ sku: `sku-${i}`, qty: i, tags: ['a', 'b'] }));
       await store.saveEvent(event('big', 1, { data: { items } }));
       assert.deepEqual((await store.getEvents('big'))[0].data.items, items);
@@ -424,7 +431,7 @@ module.exports = function defineBehaviourTests(api, label) {
     ];
     for (const [name, input, field] of cases) {
       test(`${name} is a ValidationError for "${field}" and stores nothing`, async () => {
-        const store = new EventStore();
+        const store = await open();
         await rejectsWith(store.saveEvent(input), ValidationError, (error) => {
           assert.ok(error instanceof TypeError);
           assert.equal(error.name, 'ValidationError');
@@ -439,7 +446,7 @@ module.exports = function defineBehaviourTests(api, label) {
     }
 
     test('nesting deeper than the documented limit of 100 levels is an error, not a stack overflow', async () => {
-      const store = new EventStore();
+      const store = await open();
       const nest = (levels) => {
         let value = {};
         for (let i = 1; i < levels; i++) value = { v: value };
@@ -454,7 +461,7 @@ module.exports = function defineBehaviourTests(api, label) {
     });
 
     test('read arguments are checked', async () => {
-      const store = new EventStore();
+      const store = await open();
       await rejectsWith(store.getEvents(7), ValidationError, (error) => assert.equal(error.field, 'actorId'));
       await rejectsWith(store.getEvents('a', '1'), ValidationError, (error) => assert.equal(error.field, 'fromVersion'));
       await rejectsWith(store.getEvents('a', 1.5), ValidationError, (error) => assert.equal(error.field, 'fromVersion'));
@@ -465,7 +472,7 @@ module.exports = function defineBehaviourTests(api, label) {
 
   describe(`${label}: close`, () => {
     test('after close every method rejects with StorageError; closing again is harmless', async () => {
-      const store = new EventStore();
+      const store = await open();
       await store.saveEvent(event('a', 1));
       assert.equal(await store.close(), undefined);
       await store.close();
@@ -521,7 +528,7 @@ module.exports = function defineBehaviourTests(api, label) {
       api.withMetadataFrom(untouched, null);
       api.withMetadataFrom(untouched, { metadata: undefined });
       assert.equal(untouched.metadata, undefined);
-      const store = new EventStore();
+      const store = await open();
       assert.deepEqual((await store.saveEvent(next)).metadata, next.metadata);
     });
   });

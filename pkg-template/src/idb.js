@@ -1,0 +1,56 @@
+// Promise wrappers around IndexedDB requests and transactions, and the
+// conversion of their failures into StorageError with the DOMException as cause.
+
+import { StorageError } from './errors.js';
+
+/** A StorageError saying what failed, with the underlying error as `cause`. */
+export function storageError(what, cause) {
+  if (cause instanceof StorageError) return cause;
+  const detail = cause?.name && cause?.message ? `${cause.name}: ${cause.message}` : String(cause);
+  return new StorageError(`${what} (${detail})`, { cause });
+}
+
+/** Resolves with the request's result, or rejects with its error. */
+export function request(idbRequest) {
+  return new Promise((resolve, reject) => {
+    idbRequest.onsuccess = () => resolve(idbRequest.result);
+    idbRequest.onerror = () => reject(idbRequest.error);
+  });
+}
+
+/** Resolves when the transaction has committed; rejects with why it aborted. */
+export function committed(transaction) {
+  return new Promise((resolve, reject) => {
+    transaction.oncomplete = () => resolve();
+    const fail = () =>
+      reject(transaction.error ?? new DOMException('The transaction was aborted', 'AbortError'));
+    // A failed request aborts the transaction (its default action), so onabort reports every failure.
+    transaction.onabort = fail;
+  });
+}
+
+/** Aborts a transaction that may already have finished. */
+export function abortQuietly(transaction) {
+  try {
+    transaction.abort();
+  } catch {
+    // It had already committed or aborted.
+  }
+}
+
+/**
+ * Walks a cursor request until `pick(value)` returns something other than
+ * `undefined`, and resolves with that, or with `undefined` at the end.
+ */
+export function findWithCursor(cursorRequest, pick) {
+  return new Promise((resolve, reject) => {
+    cursorRequest.onsuccess = () => {
+      const cursor = cursorRequest.result;
+      if (!cursor) return resolve(undefined);
+      const found = pick(cursor.value);
+      if (found === undefined) cursor.continue();
+      else resolve(found);
+    };
+    cursorRequest.onerror = () => reject(cursorRequest.error);
+  });
+}

@@ -1,0 +1,63 @@
+//! Checks of records read back from persistent storage, where anything may
+//! have happened to them: other versions of this library, other code, bit rot.
+//! A record that fails is reported to the caller, never trusted.
+
+use super::event::Event;
+use super::snapshot::ActorSnapshot;
+
+/// Checks that a stored event record is a valid event, stored under the actor
+/// and version it is indexed by. The error says what is wrong.
+pub fn check_event(bytes: &[u8], actor_id: &str, version: i64) -> Result<(), String> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|error| format!("the record is not UTF-8: {error}"))?;
+    let event = Event::from_stored_json(text)
+        .map_err(|error| format!("the record is not a valid event: {error}"))?;
+    if event.actor_id != actor_id || event.version != version {
+        return Err(format!(
+            "the record holds actor {:?} version {} but is indexed as actor {:?} version {}",
+            event.actor_id, event.version, actor_id, version
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a stored snapshot record is a valid snapshot.
+pub fn check_snapshot(bytes: &[u8]) -> Result<(), String> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|error| format!("the record is not UTF-8: {error}"))?;
+    ActorSnapshot::from_stored_json(text)
+        .map(|_| ())
+        .map_err(|error| format!("the record is not a valid snapshot: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &str = r#"{"id":"e","eventType":"T","actorId":"a","version":2,"data":{},"timestamp":"2026-01-01T00:00:00.000Z"}"#;
+
+    #[test]
+    fn accepts_what_was_stored() {
+        assert_eq!(check_event(EVENT.as_bytes(), "a", 2), Ok(()));
+        let snapshot =
+            r#"{"actorId":"a","version":2,"state":{},"timestamp":"2026-01-01T00:00:00Z"}"#;
+        assert_eq!(check_snapshot(snapshot.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn reports_what_is_wrong() {
+        assert!(check_event(b"\xff\xfe", "a", 2)
+            .unwrap_err()
+            .contains("UTF-8"));
+        assert!(check_event(b"{\"id\":", "a", 2)
+            .unwrap_err()
+            .contains("not a valid event"));
+        assert!(check_event(EVENT.as_bytes(), "a", 3)
+            .unwrap_err()
+            .contains("indexed as"));
+        assert!(check_event(EVENT.replace("\"id\":\"e\",", "").as_bytes(), "a", 2).is_err());
+        let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        assert!(check_event(deep.as_bytes(), "a", 2).is_err());
+        assert!(check_snapshot(br#"{"actorId":"a","version":2,"state":{}}"#).is_err());
+    }
+}

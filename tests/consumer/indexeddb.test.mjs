@@ -1,0 +1,325 @@
+// The IndexedDB store in Node.js through fake-indexeddb: the shared behaviour,
+// then persistence, multi-instance safety, freshness, notifications, group
+// commit, lazy loading, corrupt records and injected faults.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as api from 'aether-eventstore';
+import defineBehaviourTests from './behaviour.cjs';
+
+const { EventStore, StorageError, ValidationError, VersionConflictError } = api;
+// fake-indexeddb is a dev dependency of the repository, not of this consumer.
+const requireDev = createRequire(join(process.env.AETHER_DEV_MODULES ?? process.cwd(), 'noop.js'));
+const { IDBFactory, IDBKeyRange, IDBObjectStore, IDBDatabase } = requireDev('fake-indexeddb');
+
+let databases = 0;
+/** A fresh factory (an empty IndexedDB world) and a database name in it. */
+function world() {
+  return { indexedDB: new IDBFactory(), IDBKeyRange, name: `db-${++databases}` };
+}
+const open = ({ indexedDB, name }) => EventStore.openIndexedDb(name, { indexedDB, IDBKeyRange });
+const event = (actorId, version, extra = {}) => ({ eventType: 'Happened', actorId, version, data: { n: version }, ...extra });
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** Reads every raw record of a database's events store, with its key. */
+async function rawRecords(indexedDB, name) {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const tx = db.transaction('events');
+  const store = tx.objectStore('events');
+  const [keys, values] = await Promise.all(
+    [store.getAllKeys(), store.getAll()].map(
+      (request) => new Promise((resolve) => { request.onsuccess = () => resolve(request.result); }),
+    ),
+  );
+  db.close();
+  return keys.map((key, i) => ({ key, value: values[i] }));
+}
+
+/** Replaces the value of one stored record, as corruption or foreign code would. */
+async function rewriteRecord(indexedDB, name, storeName, key, value) {
+  const db = await new Promise((resolve) => {
+    const request = indexedDB.open(name);
+    request.onsuccess = () => resolve(request.result);
+  });
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction(storeName, 'readwrite');
+    tx.objectStore(storeName).put(value, storeName === 'events' ? key : undefined);
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+  db.close();
+}
+
+defineBehaviourTests(api, 'indexeddb', () => open(world()));
+
+describe('indexeddb: opening', () => {
+  test('without an IndexedDB it rejects with StorageError', async () => {
+    assert.equal(globalThis.indexedDB, undefined);
+    await assert.rejects(EventStore.openIndexedDb('db'), (error) => error instanceof StorageError && error.cause instanceof Error);
+  });
+
+  test('the name must be a non-empty string', async () => {
+    for (const name of ['', undefined, 7]) {
+      await assert.rejects(
+        EventStore.openIndexedDb(name, { indexedDB: new IDBFactory(), IDBKeyRange }),
+        (error) => error instanceof ValidationError && error.field === 'name',
+      );
+    }
+  });
+
+  test('returns an EventStore, and opening reads no data (lazy loading)', async (t) => {
+    const w = world();
+    const writer = await open(w);
+    await writer.saveEvents(Array.from({ length: 200 }, (_, i) => event(`actor-${i % 20}`, Math.floor(i / 20) + 1)));
+    await writer.close();
+    const transactions = t.mock.method(IDBDatabase.prototype, 'transaction');
+    const store = await open(w);
+    assert.ok(store instanceof EventStore);
+    assert.equal(transactions.mock.callCount(), 0, 'opening starts no transaction');
+    assert.equal((await store.getEvents('actor-3')).length, 10);
+    assert.equal(transactions.mock.callCount(), 1, 'one read transaction for one stream');
+    await store.close();
+  });
+});
+
+describe('indexeddb: durability and sharing', () => {
+  test('events and snapshots persist across close and reopen', async () => {
+    const w = world();
+    const first = await open(w);
+    const saved = await first.saveEvents([event('a', 1), event('a', 2, { metadata: { userId: 'u' } }), event('b', 7)]);
+    const snapshot = await first.saveSnapshot({ actorId: 'a', version: 2, state: { total: 3 } });
+    await first.close();
+    const again = await open(w);
+    assert.deepEqual(await again.getEvents('a'), saved.slice(0, 2));
+    assert.deepEqual(await again.getEvents('b'), [saved[2]]);
+    assert.equal(await again.getLatestVersion('b'), 7);
+    assert.deepEqual(await again.getLatestSnapshot('a'), snapshot);
+    await again.close();
+  });
+
+  test('every record has a global sequence number, in commit order', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvent(event('a', 1));
+    await store.saveEvents([event('b', 1), event('a', 2)]);
+    const records = await rawRecords(w.indexedDB, w.name);
+    assert.deepEqual(records.map((r) => r.key), [1, 2, 3]);
+    assert.deepEqual(records.map((r) => [r.value.actorId, r.value.version]), [['a', 1], ['b', 1], ['a', 2]]);
+    assert.ok(records[0].value.event instanceof Uint8Array);
+    await store.close();
+  });
+
+  test('two stores on one database never both store a version; the loser learns the true version', async () => {
+    const w = world();
+    const [left, right] = [await open(w), await open(w)];
+    for (let version = 1; version <= 50; version++) {
+      const results = await Promise.allSettled([
+        left.saveEvent(event('race', version, { data: { by: 'left' } })),
+        right.saveEvent(event('race', version, { data: { by: 'right' } })),
+      ]);
+      const winners = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(winners.length, 1, `round ${version}`);
+      const loser = results.find((r) => r.status === 'rejected').reason;
+      assert.ok(loser instanceof VersionConflictError);
+      assert.equal(loser.currentVersion, version);
+    }
+    const events = await left.getEvents('race');
+    assert.deepEqual(events.map((e) => e.version), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(await right.getEvents('race'), events);
+    await left.close();
+    await right.close();
+  });
+
+  test('a store never returns stale data after another store commits', async () => {
+    const w = world();
+    const [writer, reader] = [await open(w), await open(w)];
+    assert.equal(await reader.getLatestVersion('a'), 0);
+    for (let version = 1; version <= 5; version++) {
+      await writer.saveEvent(event('a', version));
+      assert.equal(await reader.getLatestVersion('a'), version);
+      assert.equal((await reader.getEvents('a')).length, version);
+    }
+    await assert.rejects(reader.saveEvent(event('a', 5)), (error) => error instanceof VersionConflictError && error.currentVersion === 5);
+    await writer.close();
+    await reader.close();
+  });
+
+  test('subscribers hear commits made by other stores on the same database', async () => {
+    const w = world();
+    const [writer, listener, elsewhere] = [await open(w), await open(w), await open(world())];
+    const heard = [];
+    listener.subscribe((n) => heard.push([n.eventType, n.event.actorId, n.event.version]));
+    const unrelated = [];
+    elsewhere.subscribe((n) => unrelated.push(n));
+    await writer.saveEvent(event('a', 1));
+    await writer.saveEvents([event('a', 2), event('b', 1)]);
+    await writer.saveEvent(event('a', 2)).catch(() => {});
+    await settle();
+    assert.deepEqual(heard, [['EventStored', 'a', 1], ['EventStored', 'a', 2], ['EventStored', 'b', 1]]);
+    assert.deepEqual(unrelated, [], 'another database stays silent');
+    await Promise.all([writer.close(), listener.close(), elsewhere.close()]);
+  });
+});
+
+describe('indexeddb: group commit', () => {
+  test('concurrent saves share transactions, each keeping its own outcome', async (t) => {
+    const store = await open(world());
+    const transactions = t.mock.method(IDBDatabase.prototype, 'transaction');
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 100 }, (_, i) => store.saveEvent(event('a', i + 1))),
+      store.saveEvent(event('a', 50)), // a conflict: rejects alone
+      store.saveEvents([event('b', 1), event('a', 5)]), // a conflicting batch: none of it is stored
+      store.saveEvents([event('c', 1), event('c', 2)]),
+    ]);
+    const writes = transactions.mock.calls.filter((call) => call.arguments[1] === 'readwrite').length;
+    assert.ok(writes <= 2, `${writes} write transactions for 103 saves`);
+    assert.deepEqual(outcomes.slice(0, 100).map((o) => o.status), Array(100).fill('fulfilled'));
+    assert.ok(outcomes[100].reason instanceof VersionConflictError);
+    assert.equal(outcomes[100].reason.currentVersion, 100);
+    assert.ok(outcomes[101].reason instanceof VersionConflictError);
+    assert.equal(outcomes[102].status, 'fulfilled');
+    assert.equal(await store.getLatestVersion('a'), 100);
+    assert.equal(await store.getLatestVersion('b'), 0);
+    assert.equal(await store.getLatestVersion('c'), 2);
+    await store.close();
+  });
+
+  test('close waits for queued saves', async () => {
+    const w = world();
+    const store = await open(w);
+    const saves = Array.from({ length: 10 }, (_, i) => store.saveEvent(event('a', i + 1)));
+    await store.close();
+    await Promise.all(saves);
+    const again = await open(w);
+    assert.equal(await again.getLatestVersion('a'), 10);
+    await again.close();
+  });
+});
+
+describe('indexeddb: corrupt records', () => {
+  test('a record that cannot be decoded is reported with its sequence number and bytes, and left out of getEvents', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvents([event('a', 1), event('a', 2), event('a', 3), event('b', 1)]);
+    const records = await rawRecords(w.indexedDB, w.name);
+    const garbage = new TextEncoder().encode('{"id": "half a rec');
+    await rewriteRecord(w.indexedDB, w.name, 'events', records[1].key, { ...records[1].value, event: garbage });
+    const wrongVersion = new TextDecoder().decode(records[2].value.event).replace('"version":3', '"version":9');
+    await rewriteRecord(w.indexedDB, w.name, 'events', records[2].key, { ...records[2].value, event: wrongVersion });
+
+    const events = await store.getEvents('a');
+    assert.deepEqual(events.map((e) => e.version), [1]);
+    const result = await store.getEventsWithErrors('a');
+    assert.deepEqual(result.events, events);
+    assert.equal(result.hasErrors(), true);
+    assert.deepEqual(result.errors.map((e) => e.sequenceNumber), [records[1].key, records[2].key]);
+    assert.deepEqual(result.errors[0].rawData, garbage);
+    assert.ok(result.errors[1].rawData instanceof Uint8Array);
+    assert.equal(new TextDecoder().decode(result.errors[1].rawData), wrongVersion);
+    for (const error of result.errors) assert.equal(typeof error.error, 'string');
+    assert.match(result.errors[1].error, /indexed as/);
+    assert.deepEqual((await store.getEventsWithErrors('a', 3)).errors.map((e) => e.sequenceNumber), [records[2].key]);
+    assert.equal((await store.getEventsWithErrors('b')).hasErrors(), false);
+    // The broken record still holds its version: the store keeps going after it.
+    assert.equal(await store.getLatestVersion('a'), 3);
+    await store.saveEvent(event('a', 4));
+    assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 4]);
+    await store.close();
+  });
+
+  test('a damaged snapshot is passed over for the one before it', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveSnapshot({ actorId: 'a', version: 1, state: { n: 1 } });
+    await store.saveSnapshot({ actorId: 'a', version: 2, state: { n: 2 } });
+    await rewriteRecord(w.indexedDB, w.name, 'snapshots', undefined, { actorId: 'a', version: 2, snapshot: 'not json' });
+    assert.deepEqual((await store.getLatestSnapshot('a')).state, { n: 1 });
+    await store.close();
+  });
+});
+
+describe('indexeddb: faults', () => {
+  test('quota exceeded: StorageError with the DOMException as cause, nothing of the batch stored', async (t) => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvent(event('a', 1));
+    let adds = 0;
+    const add = IDBObjectStore.prototype.add;
+    t.mock.method(IDBObjectStore.prototype, 'add', function (...args) {
+      if (++adds === 2) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return add.apply(this, args);
+    });
+    await assert.rejects(store.saveEvents([event('a', 2), event('a', 3), event('a', 4)]), (error) => {
+      assert.ok(error instanceof StorageError);
+      assert.equal(error.cause.name, 'QuotaExceededError');
+      assert.match(error.message, /QuotaExceededError/);
+      return true;
+    });
+    t.mock.restoreAll();
+    assert.equal(await store.getLatestVersion('a'), 1);
+    assert.equal((await rawRecords(w.indexedDB, w.name)).length, 1);
+    await store.saveEvent(event('a', 2));
+    assert.equal(await store.getLatestVersion('a'), 2);
+    await store.close();
+  });
+
+  test('an aborted transaction fails every save of its group with StorageError and stores none', async (t) => {
+    const w = world();
+    const store = await open(w);
+    // The transaction aborts (as the browser may abort one) after its last write was queued.
+    let adds = 0;
+    const add = IDBObjectStore.prototype.add;
+    t.mock.method(IDBObjectStore.prototype, 'add', function (...args) {
+      const request = add.apply(this, args);
+      if (++adds === 3) this.transaction.abort();
+      return request;
+    });
+    const outcomes = await Promise.allSettled([store.saveEvent(event('a', 1)), store.saveEvents([event('b', 1), event('b', 2)])]);
+    t.mock.restoreAll();
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, 'rejected');
+      assert.ok(outcome.reason instanceof StorageError);
+      assert.equal(outcome.reason.cause.name, 'AbortError');
+    }
+    assert.deepEqual(await rawRecords(w.indexedDB, w.name), []);
+    assert.equal(await store.getLatestVersion('a'), 0);
+    await store.close();
+  });
+
+  test('a database upgraded by another tab: the store lets it happen, then reports StorageError', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvent(event('a', 1));
+    const upgraded = await new Promise((resolve, reject) => {
+      const request = w.indexedDB.open(w.name, 2);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+      request.onblocked = () => reject(new Error('the store blocked the upgrade'));
+    });
+    await assert.rejects(store.getEvents('a'), (error) => error instanceof StorageError && error.cause?.name === 'VersionError');
+    await assert.rejects(store.saveEvent(event('a', 2)), (error) => error instanceof StorageError);
+    upgraded.close();
+    await store.close();
+  });
+
+  test('a database deleted by another tab: the store lets it happen and starts afresh', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvent(event('a', 1));
+    await new Promise((resolve, reject) => {
+      const request = w.indexedDB.deleteDatabase(w.name);
+      request.onsuccess = resolve;
+      request.onerror = () => reject(request.error);
+      request.onblocked = () => reject(new Error('the store blocked the deletion'));
+    });
+    assert.equal(await store.getLatestVersion('a'), 0);
+    await store.saveEvent(event('a', 1));
+    assert.equal(await store.getLatestVersion('a'), 1);
+    await store.close();
+  });
+});
