@@ -1,0 +1,239 @@
+// The IndexedDB store in real headless Chromium: two pages of one browser
+// context share an origin, hence a database, as two tabs do.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectPageErrors, consumerDir, launchChromium, serveDirectory } from './harness.mjs';
+
+let browser;
+let server;
+let context;
+let databases = 0;
+
+before(async () => {
+  const root = join(consumerDir(), 'idb-page');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'index.html'),
+    `<!doctype html>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<title>aether-eventstore IndexedDB test page</title>
+<script type="importmap">{ "imports": { "aether-eventstore": "/node_modules/aether-eventstore/index.js" } }</script>
+<script type="module">
+  import * as aether from 'aether-eventstore';
+  window.aether = aether;
+</script>
+`,
+  );
+  server = await serveDirectory(consumerDir());
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh browser context (its own origin storage) with `count` pages on the test page. */
+async function openTabs(count) {
+  context = await browser.newContext();
+  const pages = [];
+  for (let i = 0; i < count; i++) {
+    const page = await context.newPage();
+    page.errors = collectPageErrors(page);
+    await page.goto(`${server.url}/idb-page/`);
+    await page.waitForFunction(() => window.aether !== undefined);
+    pages.push(page);
+  }
+  return pages;
+}
+
+async function closeTabs(pages) {
+  for (const page of pages) assert.deepEqual(page.errors, [], 'the page logged no errors');
+  await context.close();
+}
+
+const databaseName = () => `browser-db-${++databases}`;
+
+test('chromium: events and snapshots persist across a reload', async () => {
+  const [page] = await openTabs(1);
+  const name = databaseName();
+  const saved = await page.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const events = await store.saveEvents([
+      { eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' } },
+      { eventType: 'Added', actorId: 'list', version: 2, data: { item: 'eggs' } },
+    ]);
+    await store.saveSnapshot({ actorId: 'list', version: 2, state: { items: ['milk', 'eggs'] } });
+    await store.close();
+    return events;
+  }, name);
+  await page.reload();
+  await page.waitForFunction(() => window.aether !== undefined);
+  const read = await page.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const result = { events: await store.getEvents('list'), snapshot: await store.getLatestSnapshot('list') };
+    await store.close();
+    return result;
+  }, name);
+  assert.deepEqual(read.events, saved);
+  assert.deepEqual(read.snapshot.state, { items: ['milk', 'eggs'] });
+  await closeTabs([page]);
+});
+
+test('chromium: two tabs racing for the same versions: exactly one wins each of 200', async () => {
+  const pages = await openTabs(2);
+  const name = databaseName();
+  const rounds = 200;
+  const race = (page, tab) =>
+    page.evaluate(
+      async ({ name, tab, rounds }) => {
+        const { EventStore, isVersionConflict } = window.aether;
+        const store = await EventStore.openIndexedDb(name);
+        const won = [];
+        const conflicts = [];
+        // Each tab claims the next version; a loser moves on past the version it lost to.
+        let version = 1;
+        while (version <= rounds) {
+          try {
+            await store.saveEvent({ eventType: 'Claimed', actorId: 'race', version, data: { tab } });
+            won.push(version);
+            version += 1;
+          } catch (error) {
+            if (!isVersionConflict(error)) throw error;
+            conflicts.push([version, error.currentVersion]);
+            version = error.currentVersion + 1;
+          }
+        }
+        await store.close();
+        return { won, conflicts };
+      },
+      { name, tab, rounds },
+    );
+  const [left, right] = await Promise.all([race(pages[0], 'left'), race(pages[1], 'right')]);
+  const winners = [...left.won, ...right.won].sort((a, b) => a - b);
+  assert.deepEqual(winners, Array.from({ length: rounds }, (_, i) => i + 1), 'each version won exactly once');
+  const conflicts = [...left.conflicts, ...right.conflicts];
+  for (const [attempted, current] of conflicts) assert.ok(current >= attempted);
+  assert.ok(conflicts.length > 0, 'the tabs did race');
+  const stored = await pages[0].evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const events = await store.getEvents('race');
+    await store.close();
+    return events.map((e) => [e.version, e.data.tab]);
+  }, name);
+  const byVersion = new Map(stored);
+  assert.equal(stored.length, rounds);
+  for (const version of left.won) assert.equal(byVersion.get(version), 'left');
+  for (const version of right.won) assert.equal(byVersion.get(version), 'right');
+  console.log(`# race: left won ${left.won.length}, right won ${right.won.length} of ${rounds}, ${conflicts.length} conflicts`);
+  await closeTabs(pages);
+});
+
+test('chromium: a tab hears the events another tab commits, in order', async () => {
+  const [writer, listener] = await openTabs(2);
+  const name = databaseName();
+  await listener.evaluate(async (name) => {
+    window.heard = [];
+    window.listenerStore = await window.aether.EventStore.openIndexedDb(name);
+    window.listenerStore.subscribe((n) => window.heard.push([n.eventType, n.event.version, n.event.data.text]));
+  }, name);
+  await writer.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    await store.saveEvent({ eventType: 'Said', actorId: 'chat', version: 1, data: { text: 'hello' } });
+    await store.saveEvents([
+      { eventType: 'Said', actorId: 'chat', version: 2, data: { text: 'from' } },
+      { eventType: 'Said', actorId: 'chat', version: 3, data: { text: 'the other tab' } },
+    ]);
+    await store.close();
+  }, name);
+  await listener.waitForFunction(() => window.heard.length >= 3, null, { timeout: 10_000 });
+  const heard = await listener.evaluate(() => window.heard);
+  assert.deepEqual(heard, [
+    ['EventStored', 1, 'hello'],
+    ['EventStored', 2, 'from'],
+    ['EventStored', 3, 'the other tab'],
+  ]);
+  await listener.evaluate(() => window.listenerStore.close());
+  await closeTabs([writer, listener]);
+});
+
+test('chromium: 1000 concurrent saves are all committed and read back by another tab', async () => {
+  const [writer, reader] = await openTabs(2);
+  const name = databaseName();
+  const outcome = await writer.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const saves = [];
+    for (let i = 0; i < 1000; i++) {
+      saves.push(store.saveEvent({ eventType: 'Counted', actorId: `counter-${i % 10}`, version: Math.floor(i / 10) + 1, data: { i } }));
+    }
+    const results = await Promise.allSettled(saves);
+    await store.close();
+    return results.filter((r) => r.status === 'fulfilled').length;
+  }, name);
+  assert.equal(outcome, 1000);
+  const read = await reader.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const counts = [];
+    for (let actor = 0; actor < 10; actor++) {
+      const events = await store.getEvents(`counter-${actor}`);
+      counts.push([events.length, await store.getLatestVersion(`counter-${actor}`)]);
+    }
+    await store.close();
+    return counts;
+  }, name);
+  assert.deepEqual(read, Array(10).fill([100, 100]));
+  await closeTabs([writer, reader]);
+});
+
+test('chromium: a tab closed in the middle of a burst leaves only whole committed batches', async () => {
+  const [doomed, survivor] = await openTabs(2);
+  const name = databaseName();
+  await doomed.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    window.committed = 0;
+    // Not awaited: the burst goes on while the test closes the tab.
+    (async () => {
+      for (let batch = 0; batch < 400; batch++) {
+        const events = Array.from({ length: 10 }, (_, i) => ({
+          eventType: 'Part',
+          actorId: `batch-${batch % 4}`,
+          version: Math.floor(batch / 4) * 10 + i + 1,
+          data: { batch, part: i },
+        }));
+        store.saveEvents(events).then(() => window.committed++, () => {});
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    })();
+  }, name);
+  await doomed.waitForFunction(() => window.committed >= 20, null, { timeout: 10_000, polling: 1 });
+  await doomed.close();
+  const read = await survivor.evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const streams = [];
+    for (let actor = 0; actor < 4; actor++) {
+      const result = await store.getEventsWithErrors(`batch-${actor}`);
+      streams.push({ events: result.events.map((e) => [e.version, e.data.batch, e.data.part]), errors: result.errors.length });
+    }
+    await store.close();
+    return streams;
+  }, name);
+  let batches = 0;
+  for (const { events, errors } of read) {
+    assert.equal(errors, 0);
+    assert.equal(events.length % 10, 0, 'only whole batches');
+    events.forEach(([version, batch, part], i) => {
+      assert.equal(version, i + 1, 'no gaps: batches commit in order');
+      assert.equal(part, i % 10);
+      assert.equal(batch, Math.floor(i / 10) * 4 + (batch % 4));
+    });
+    batches += events.length / 10;
+  }
+  console.log(`# burst: ${batches} of 400 batches were committed before the tab closed`);
+  assert.ok(batches > 0);
+  survivor.errors.length = 0;
+  await closeTabs([survivor]);
+});
