@@ -91,6 +91,13 @@ export interface IndexedDbOptions {
   indexedDB?: IDBFactory;
   /** The key range class; default: `globalThis.IDBKeyRange`. */
   IDBKeyRange?: typeof IDBKeyRange;
+  /**
+   * The durability of write transactions. `'strict'` (default) resolves a save
+   * once it is flushed to disk, surviving an OS crash or power loss; `'relaxed'`
+   * and `'default'` (the browser's choice) resolve once the data is committed,
+   * surviving a tab crash or reload, and are several times faster.
+   */
+  durability?: 'strict' | 'default' | 'relaxed';
 }
 
 /**

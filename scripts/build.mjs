@@ -27,7 +27,7 @@ function run(command, args) {
 
 run('cargo', ['build', '--release', '--lib', '--target', 'wasm32-unknown-unknown']);
 rmSync(glueDir, { recursive: true, force: true });
-run('wasm-bindgen', ['--target', 'web', '--no-typescript', '--out-dir', glueDir, crateWasm]);
+run('wasm-bindgen', ['--target', 'web', '--no-typescript', '--encode-into', 'always', '--out-dir', glueDir, crateWasm]);
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out);

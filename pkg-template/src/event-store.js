@@ -85,7 +85,7 @@ export class EventStore {
   async saveEvent(event) {
     const backend = this.#open();
     const stored = await backend.saveEvent(encodeEvent(event));
-    this.#publish(`[${stored}]`);
+    this.#publish(stored);
     return JSON.parse(stored);
   }
 
@@ -146,12 +146,13 @@ export class EventStore {
     };
   }
 
-  /** Notifies the current subscribers of stored events, given as a JSON array, after this call returns. */
+  /** Notifies the current subscribers of stored events, given as JSON (one event or an array), after this call returns. */
   #publish(storedJson) {
     if (this.#subscriptions.size === 0) return;
     const subscriptions = [...this.#subscriptions];
     queueMicrotask(() => {
-      for (const event of JSON.parse(storedJson)) {
+      const parsed = JSON.parse(storedJson);
+      for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
         const notification = deepFreeze({ eventType: EventTypeEventStored, event });
         for (const subscription of subscriptions) {
           if (!this.#subscriptions.has(subscription)) continue;

@@ -85,10 +85,13 @@ function channelName(factory, name) {
   return `aether-eventstore:${channelTokens.get(factory)}:${name}`;
 }
 
+const DURABILITIES = ['strict', 'default', 'relaxed'];
+
 export class IndexedDbBackend {
   #factory;
   #KeyRange;
   #name;
+  #durability;
   /** @type {Promise<IDBDatabase> | null} the open connection, reopened after another tab's upgrade closed it */
   #connection = null;
   /** @type {{ events: object[], resolve: Function, reject: Function, conflict?: Error }[]} saves waiting for the next transaction */
@@ -99,10 +102,11 @@ export class IndexedDbBackend {
   /** Called with a JSON array of the events another instance committed. */
   onCommitted = null;
 
-  constructor(factory, KeyRange, name) {
+  constructor(factory, KeyRange, name, durability) {
     this.#factory = factory;
     this.#KeyRange = KeyRange;
     this.#name = name;
+    this.#durability = durability;
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(channelName(factory, name));
       this.#channel.unref?.(); // Node.js: an open store must not keep the process alive
@@ -114,6 +118,10 @@ export class IndexedDbBackend {
   static async open(name, options = {}) {
     if (typeof name !== 'string' || name === '') {
       throw new ValidationError('name must be a non-empty string', { field: 'name' });
+    }
+    const durability = options?.durability ?? 'strict';
+    if (!DURABILITIES.includes(durability)) {
+      throw new ValidationError(`durability must be one of ${DURABILITIES.join(', ')}`, { field: 'durability' });
     }
     const factory = options?.indexedDB ?? globalThis.indexedDB;
     const KeyRange = options?.IDBKeyRange ?? globalThis.IDBKeyRange;
@@ -127,7 +135,7 @@ export class IndexedDbBackend {
         cause: new TypeError('no IDBKeyRange'),
       });
     }
-    const backend = new IndexedDbBackend(factory, KeyRange, name);
+    const backend = new IndexedDbBackend(factory, KeyRange, name, durability);
     try {
       await backend.#database();
     } catch (error) {
@@ -159,7 +167,7 @@ export class IndexedDbBackend {
   async #transaction(stores, mode) {
     const db = await this.#database();
     try {
-      return db.transaction(stores, mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
+      return db.transaction(stores, mode, mode === 'readwrite' ? { durability: this.#durability } : undefined);
     } catch (error) {
       throw storageError(`cannot start an IndexedDB transaction on "${this.#name}"`, error);
     }

@@ -13,6 +13,8 @@ export const MAX_DEPTH = 100;
 const EVENT_FIELDS = ['id', 'eventType', 'actorId', 'commandId', 'version', 'data', 'metadata', 'timestamp'];
 const SNAPSHOT_FIELDS = ['actorId', 'version', 'state', 'timestamp'];
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** Strings that JSON holds as they are: no quote, backslash, control character or surrogate. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 const isWellFormed = String.prototype.isWellFormed
@@ -60,6 +62,7 @@ function isPlainObject(value) {
 }
 
 function encodeString(text, segments) {
+  if (PLAIN.test(text)) return `"${text}"`;
   if (!isWellFormed(text)) throw invalid(segments, 'contains a lone UTF-16 surrogate');
   return JSON.stringify(text);
 }
@@ -150,7 +153,7 @@ function encodeRecord(record, fields, segments) {
       value = value.toISOString();
     }
     if (value !== undefined) {
-      out += (out.length === 1 ? '' : ',') + JSON.stringify(field) + ':' + encodeValue(value, segments, []);
+      out += (out.length === 1 ? '"' : ',"') + field + '":' + encodeValue(value, segments, []);
     }
     segments.pop();
   }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::error::{InvalidInput, StoreError};
+use super::validate::Field;
 use super::{id, validate};
 
 /// A stored event, with the Go original's JSON field names.
@@ -34,44 +34,54 @@ pub struct Event {
     pub timestamp: String,
 }
 
-/// An event's fields as written, each optional and untyped, so that every
-/// problem is reported against its own field. Unknown fields are ignored.
+/// An event's fields as written, borrowed from the input's JSON text, so that
+/// every problem is reported against its own field. Unknown fields are ignored.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct EventFields {
-    id: Option<Value>,
-    event_type: Option<Value>,
-    actor_id: Option<Value>,
-    command_id: Option<Value>,
-    version: Option<Value>,
-    data: Option<Box<RawValue>>,
-    metadata: Option<Value>,
-    timestamp: Option<Value>,
+struct EventFields<'a> {
+    #[serde(borrow)]
+    id: Field<'a>,
+    #[serde(borrow)]
+    event_type: Field<'a>,
+    #[serde(borrow)]
+    actor_id: Field<'a>,
+    #[serde(borrow)]
+    command_id: Field<'a>,
+    #[serde(borrow)]
+    version: Field<'a>,
+    #[serde(borrow)]
+    data: Field<'a>,
+    #[serde(borrow)]
+    metadata: Field<'a>,
+    #[serde(borrow)]
+    timestamp: Field<'a>,
 }
 
 impl Event {
     /// Parses and validates an event a caller wants to save, filling in a
-    /// generated `id` and the current `timestamp` where none is given.
-    pub fn from_new_json(json: &str) -> Result<Self, StoreError> {
-        let mut fields: EventFields = parse_fields(json)?;
-        let id = match validate::optional_text("id", fields.id.take())? {
+    /// generated `id`, and the time `now_ms` (milliseconds since the Unix epoch)
+    /// as `timestamp`, where none is given.
+    pub fn from_new_json(json: &str, now_ms: i64) -> Result<Self, StoreError> {
+        let fields: EventFields<'_> = parse_fields(json)?;
+        let id = match validate::optional_text("id", fields.id)? {
             Some(id) => id,
             None => id::new_event_id()?,
         };
-        Self::from_fields(id, fields).map_err(StoreError::from)
+        Self::from_fields(id, &fields, Some(now_ms)).map_err(StoreError::from)
     }
 
     /// Parses and validates a stored record, which must carry its `id` and `timestamp`.
     pub fn from_stored_json(json: &str) -> Result<Self, InvalidInput> {
-        let mut fields: EventFields = parse_fields(json)?;
-        let id = validate::required_text("id", fields.id.take())?;
-        if fields.timestamp.is_none() {
-            return Err(InvalidInput::new("timestamp", "is required"));
-        }
-        Self::from_fields(id, fields)
+        let fields: EventFields<'_> = parse_fields(json)?;
+        let id = validate::required_text("id", fields.id)?;
+        Self::from_fields(id, &fields, None)
     }
 
-    fn from_fields(id: String, fields: EventFields) -> Result<Self, InvalidInput> {
+    fn from_fields(
+        id: String,
+        fields: &EventFields<'_>,
+        now_ms: Option<i64>,
+    ) -> Result<Self, InvalidInput> {
         Ok(Self {
             id,
             event_type: validate::required_text("eventType", fields.event_type)?,
@@ -80,7 +90,7 @@ impl Event {
             version: validate::version("version", fields.version)?,
             data: validate::json_object("data", fields.data)?,
             metadata: validate::metadata(fields.metadata)?,
-            timestamp: validate::timestamp(fields.timestamp)?,
+            timestamp: validate::timestamp(fields.timestamp, now_ms)?,
         })
     }
 
@@ -92,7 +102,7 @@ impl Event {
 }
 
 /// Parses a JSON object into loosely typed fields; anything else is an error for the whole value.
-pub(crate) fn parse_fields<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, InvalidInput> {
+pub(crate) fn parse_fields<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InvalidInput> {
     serde_json::from_str(json).map_err(|error| {
         let problem = if json.trim_start().starts_with('{') {
             format!("is not a valid record: {error}")
@@ -104,14 +114,14 @@ pub(crate) fn parse_fields<T: serde::de::DeserializeOwned>(json: &str) -> Result
 }
 
 /// Parses and validates a JSON array of new events; a problem's field starts with its index.
-pub fn new_events_from_json(json: &str) -> Result<Vec<Event>, StoreError> {
+pub fn new_events_from_json(json: &str, now_ms: i64) -> Result<Vec<Event>, StoreError> {
     let elements: Vec<&RawValue> = serde_json::from_str(json)
         .map_err(|_| InvalidInput::new("", "must be an array of events"))?;
     elements
         .into_iter()
         .enumerate()
         .map(|(index, element)| {
-            Event::from_new_json(element.get()).map_err(|error| match error {
+            Event::from_new_json(element.get(), now_ms).map_err(|error| match error {
                 StoreError::Invalid(invalid) => StoreError::Invalid(invalid.in_batch(index)),
                 other => other,
             })
@@ -123,8 +133,11 @@ pub fn new_events_from_json(json: &str) -> Result<Vec<Event>, StoreError> {
 mod tests {
     use super::*;
 
+    /// 2026-11-27T06:30:00.123Z
+    const NOW: i64 = 1_795_761_000_123;
+
     fn new_event(json: &str) -> Result<Event, StoreError> {
-        Event::from_new_json(json)
+        Event::from_new_json(json, NOW)
     }
 
     fn field_of(result: Result<Event, StoreError>) -> String {
@@ -141,7 +154,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(event.id.len(), 36);
-        assert!(event.timestamp.ends_with('Z'));
+        assert_eq!(event.timestamp, "2026-11-27T06:30:00.123Z");
         let json = event.to_json();
         let expected_start = format!(
             r#"{{"id":"{}","eventType":"Placed","actorId":"order-1","version":1,"data":{{"total":5}},"timestamp":"#,
@@ -222,15 +235,16 @@ mod tests {
     fn parses_batches_naming_the_index() {
         let batch = new_events_from_json(
             r#"[{"eventType":"T","actorId":"a","version":1,"data":{}}, {"eventType":"T","actorId":"a","version":2,"data":{}}]"#,
+            NOW,
         )
         .unwrap();
         assert_eq!(batch.len(), 2);
         assert_eq!(
-            field_of(new_events_from_json("[{}]").map(|_| batch[0].clone())),
+            field_of(new_events_from_json("[{}]", NOW).map(|_| batch[0].clone())),
             "[0].eventType"
         );
         assert_eq!(
-            field_of(new_events_from_json("{}").map(|_| batch[0].clone())),
+            field_of(new_events_from_json("{}", NOW).map(|_| batch[0].clone())),
             ""
         );
     }

@@ -6,7 +6,7 @@ use super::error::StoreError;
 
 /// Random bytes fetched from the system at a time, so that one call to the
 /// system's generator (a JavaScript call in the browser) serves many ids.
-const POOL_SIZE: usize = 1024;
+const POOL_SIZE: usize = 8192;
 
 thread_local! {
     static POOL: RefCell<RandomPool> = const { RefCell::new(RandomPool { bytes: [0; POOL_SIZE], used: POOL_SIZE }) };
@@ -41,12 +41,14 @@ pub fn new_event_id() -> Result<String, StoreError> {
         })?;
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
     let mut text = String::with_capacity(36);
     for (index, byte) in bytes.iter().enumerate() {
         if matches!(index, 4 | 6 | 8 | 10) {
             text.push('-');
         }
-        text.push_str(&format!("{byte:02x}"));
+        text.push(hex(byte >> 4));
+        text.push(hex(byte & 0x0f));
     }
     Ok(text)
 }

@@ -1,7 +1,8 @@
 //! The in-memory store: per-actor streams of canonical JSON, and latest snapshots.
 //!
-//! Appending is amortized O(1) (a push onto the actor's vector); reading from a
-//! version finds its start by binary search and costs what is read.
+//! Each actor's events live in one growing buffer of comma-separated JSON, so
+//! that appending is amortized O(1) without an allocation per event, and reading
+//! from a version is a binary search and one copy of what is read.
 
 use std::collections::HashMap;
 
@@ -10,17 +11,52 @@ use super::event::{new_events_from_json, Event};
 use super::snapshot::ActorSnapshot;
 use super::version;
 
-/// An event as kept in memory: its version for the rule and its JSON for reads.
-#[derive(Debug)]
-struct StoredEvent {
+/// One actor's events: `json` holds them comma-separated in version order, and
+/// `entries` where each one starts in it, with its version.
+#[derive(Debug, Default)]
+struct Stream {
+    json: String,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
     version: i64,
-    json: Box<str>,
+    start: usize,
+}
+
+impl Stream {
+    fn push(&mut self, version: i64, json: &str) {
+        if !self.json.is_empty() {
+            self.json.push(',');
+        }
+        self.entries.push(Entry {
+            version,
+            start: self.json.len(),
+        });
+        self.json.push_str(json);
+    }
+
+    fn latest_version(&self) -> i64 {
+        self.entries.last().map_or(0, |entry| entry.version)
+    }
+
+    /// The comma-separated JSON of the events with `version >= from_version`.
+    fn json_from(&self, from_version: i64) -> &str {
+        let first = self
+            .entries
+            .partition_point(|entry| entry.version < from_version);
+        self.entries
+            .get(first)
+            .and_then(|entry| self.json.get(entry.start..))
+            .unwrap_or("")
+    }
 }
 
 /// Every actor's stream and latest snapshot, in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    streams: HashMap<String, Vec<StoredEvent>>,
+    streams: HashMap<String, Stream>,
     snapshots: HashMap<String, ActorSnapshot>,
 }
 
@@ -31,8 +67,9 @@ impl MemoryStore {
     }
 
     /// Validates and stores one event given as JSON, returning the stored event's JSON.
-    pub fn save_event(&mut self, json: &str) -> Result<String, StoreError> {
-        let event = Event::from_new_json(json)?;
+    /// `now_ms` (milliseconds since the Unix epoch) is its timestamp when it has none.
+    pub fn save_event(&mut self, json: &str, now_ms: i64) -> Result<String, StoreError> {
+        let event = Event::from_new_json(json, now_ms)?;
         version::check(
             &event.actor_id,
             self.latest_version(&event.actor_id),
@@ -45,8 +82,8 @@ impl MemoryStore {
 
     /// Validates and stores a JSON array of events, all or nothing, returning
     /// the stored events as a JSON array.
-    pub fn save_events(&mut self, json: &str) -> Result<String, StoreError> {
-        let events = new_events_from_json(json)?;
+    pub fn save_events(&mut self, json: &str, now_ms: i64) -> Result<String, StoreError> {
+        let events = new_events_from_json(json, now_ms)?;
         version::check_batch(version::keys(&events), |actor| self.latest_version(actor))?;
         let stored: Vec<String> = events.iter().map(Event::to_json).collect();
         for (event, json) in events.into_iter().zip(&stored) {
@@ -56,38 +93,39 @@ impl MemoryStore {
     }
 
     fn push(&mut self, actor_id: String, version: i64, json: &str) {
-        let stored = StoredEvent {
-            version,
-            json: json.into(),
-        };
         match self.streams.get_mut(&actor_id) {
-            Some(stream) => stream.push(stored),
-            None => {
-                self.streams.insert(actor_id, vec![stored]);
-            }
+            Some(stream) => stream.push(version, json),
+            None => self
+                .streams
+                .entry(actor_id)
+                .or_default()
+                .push(version, json),
         }
     }
 
     /// The actor's latest version, `0` when it has no events.
     pub fn latest_version(&self, actor_id: &str) -> i64 {
-        self.streams
-            .get(actor_id)
-            .and_then(|stream| stream.last())
-            .map_or(0, |event| event.version)
+        self.streams.get(actor_id).map_or(0, Stream::latest_version)
     }
 
     /// The actor's events with `version >= from_version`, ascending, as a JSON array.
     pub fn events_json(&self, actor_id: &str, from_version: i64) -> String {
-        let stream = self.streams.get(actor_id).map_or(&[][..], Vec::as_slice);
-        let start = stream.partition_point(|event| event.version < from_version);
-        json_array(stream.iter().skip(start).map(|event| &*event.json))
+        let events = self
+            .streams
+            .get(actor_id)
+            .map_or("", |stream| stream.json_from(from_version));
+        let mut out = String::with_capacity(events.len() + 2);
+        out.push('[');
+        out.push_str(events);
+        out.push(']');
+        out
     }
 
     /// Validates and stores a snapshot given as JSON, returning the stored snapshot's JSON.
     /// Only the highest version per actor is kept, as only it can be read back;
     /// a snapshot at the same version replaces the earlier one.
-    pub fn save_snapshot(&mut self, json: &str) -> Result<String, InvalidInput> {
-        let snapshot = ActorSnapshot::from_json(json)?;
+    pub fn save_snapshot(&mut self, json: &str, now_ms: i64) -> Result<String, InvalidInput> {
+        let snapshot = ActorSnapshot::from_json(json, now_ms)?;
         let stored = snapshot.to_json();
         let superseded = self
             .snapshots
@@ -141,9 +179,9 @@ mod tests {
     fn saves_and_reads_per_actor_streams() {
         let mut store = MemoryStore::new();
         for v in [1, 2, 5] {
-            store.save_event(&event("a", v)).unwrap();
+            store.save_event(&event("a", v), 0).unwrap();
         }
-        store.save_event(&event("b", 1)).unwrap();
+        store.save_event(&event("b", 1), 0).unwrap();
         assert_eq!(versions(&store, "a", 0), [1, 2, 5]);
         assert_eq!(versions(&store, "a", 2), [2, 5]);
         assert_eq!(versions(&store, "a", 3), [5]);
@@ -156,8 +194,8 @@ mod tests {
     #[test]
     fn a_conflict_stores_nothing() {
         let mut store = MemoryStore::new();
-        store.save_event(&event("a", 2)).unwrap();
-        let error = store.save_event(&event("a", 2)).unwrap_err();
+        store.save_event(&event("a", 2), 0).unwrap();
+        let error = store.save_event(&event("a", 2), 0).unwrap_err();
         assert!(matches!(error, StoreError::Conflict(ref c) if c.current_version == 2));
         assert_eq!(versions(&store, "a", 0), [2]);
     }
@@ -166,7 +204,7 @@ mod tests {
     fn batches_are_all_or_nothing() {
         let mut store = MemoryStore::new();
         let batch = format!("[{},{},{}]", event("a", 1), event("b", 1), event("a", 1));
-        let error = store.save_events(&batch).unwrap_err();
+        let error = store.save_events(&batch, 0).unwrap_err();
         assert!(
             matches!(error, StoreError::Conflict(ref c) if c.actor_id == "a" && c.current_version == 1)
         );
@@ -177,7 +215,7 @@ mod tests {
             r#"[{},{{"actorId":"b","version":1,"data":{{}}}}]"#,
             event("a", 1)
         );
-        match store.save_events(&invalid).unwrap_err() {
+        match store.save_events(&invalid, 0).unwrap_err() {
             StoreError::Invalid(invalid) => assert_eq!(invalid.field, "[1].eventType"),
             other => panic!("unexpected {other:?}"),
         }
@@ -185,13 +223,13 @@ mod tests {
 
         let saved: Vec<Value> = serde_json::from_str(
             &store
-                .save_events(&format!("[{},{}]", event("a", 1), event("a", 2)))
+                .save_events(&format!("[{},{}]", event("a", 1), event("a", 2)), 0)
                 .unwrap(),
         )
         .unwrap();
         assert_eq!(saved.len(), 2);
         assert_eq!(versions(&store, "a", 0), [1, 2]);
-        assert_eq!(store.save_events("[]").unwrap(), "[]");
+        assert_eq!(store.save_events("[]", 0).unwrap(), "[]");
     }
 
     #[test]
@@ -201,13 +239,13 @@ mod tests {
             format!(r#"{{"actorId":"a","version":{version},"state":{{"n":{n}}}}}"#)
         };
         assert!(store.latest_snapshot_json("a").is_none());
-        store.save_snapshot(&snapshot(5, 1)).unwrap();
-        store.save_snapshot(&snapshot(3, 2)).unwrap();
+        store.save_snapshot(&snapshot(5, 1), 0).unwrap();
+        store.save_snapshot(&snapshot(3, 2), 0).unwrap();
         assert!(store
             .latest_snapshot_json("a")
             .unwrap()
             .contains(r#""n":1"#));
-        store.save_snapshot(&snapshot(5, 3)).unwrap();
+        store.save_snapshot(&snapshot(5, 3), 0).unwrap();
         assert!(store
             .latest_snapshot_json("a")
             .unwrap()

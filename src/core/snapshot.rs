@@ -2,11 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::error::InvalidInput;
 use super::event::parse_fields;
-use super::validate;
+use super::validate::{self, Field};
 
 /// A point-in-time state of an actor, with the Go original's JSON field names.
 #[derive(Debug, Clone, Serialize)]
@@ -24,35 +23,36 @@ pub struct ActorSnapshot {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SnapshotFields {
-    actor_id: Option<Value>,
-    version: Option<Value>,
-    state: Option<Box<RawValue>>,
-    timestamp: Option<Value>,
+struct SnapshotFields<'a> {
+    #[serde(borrow)]
+    actor_id: Field<'a>,
+    #[serde(borrow)]
+    version: Field<'a>,
+    #[serde(borrow)]
+    state: Field<'a>,
+    #[serde(borrow)]
+    timestamp: Field<'a>,
 }
 
 impl ActorSnapshot {
-    /// Parses and validates a snapshot from its JSON text.
-    pub fn from_json(json: &str) -> Result<Self, InvalidInput> {
-        Self::from_fields(parse_fields(json)?)
-    }
-
-    fn from_fields(fields: SnapshotFields) -> Result<Self, InvalidInput> {
-        Ok(Self {
-            actor_id: validate::required_text("actorId", fields.actor_id)?,
-            version: validate::version("version", fields.version)?,
-            state: validate::json_object("state", fields.state)?,
-            timestamp: validate::timestamp(fields.timestamp)?,
-        })
+    /// Parses and validates a snapshot from its JSON text; without a
+    /// `timestamp`, it gets the time `now_ms` (milliseconds since the Unix epoch).
+    pub fn from_json(json: &str, now_ms: i64) -> Result<Self, InvalidInput> {
+        Self::from_fields(&parse_fields(json)?, Some(now_ms))
     }
 
     /// Parses and validates a stored snapshot record, which must carry its `timestamp`.
     pub fn from_stored_json(json: &str) -> Result<Self, InvalidInput> {
-        let fields: SnapshotFields = parse_fields(json)?;
-        if fields.timestamp.is_none() {
-            return Err(InvalidInput::new("timestamp", "is required"));
-        }
-        Self::from_fields(fields)
+        Self::from_fields(&parse_fields(json)?, None)
+    }
+
+    fn from_fields(fields: &SnapshotFields<'_>, now_ms: Option<i64>) -> Result<Self, InvalidInput> {
+        Ok(Self {
+            actor_id: validate::required_text("actorId", fields.actor_id)?,
+            version: validate::version("version", fields.version)?,
+            state: validate::json_object("state", fields.state)?,
+            timestamp: validate::timestamp(fields.timestamp, now_ms)?,
+        })
     }
 
     /// The canonical JSON encoding.
@@ -70,13 +70,14 @@ mod tests {
     fn validates_and_encodes() {
         let snapshot = ActorSnapshot::from_json(
             r#"{"actorId":"a","version":4,"state":{"n":4},"timestamp":"2026-01-01T00:00:00Z"}"#,
+            0,
         )
         .unwrap();
         assert_eq!(
             snapshot.to_json(),
             r#"{"actorId":"a","version":4,"state":{"n":4},"timestamp":"2026-01-01T00:00:00Z"}"#
         );
-        let field = |json: &str| ActorSnapshot::from_json(json).unwrap_err().field;
+        let field = |json: &str| ActorSnapshot::from_json(json, 0).unwrap_err().field;
         assert_eq!(field(r#"{"version":1,"state":{}}"#), "actorId");
         assert_eq!(
             field(r#"{"actorId":"a","version":1.5,"state":{}}"#),

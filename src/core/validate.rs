@@ -1,8 +1,10 @@
 //! Field rules shared by events and snapshots, each naming the field it checks.
 //!
-//! Inputs arrive as loosely typed JSON values so that a wrong type is reported
-//! against its field instead of failing the whole parse.
+//! Fields arrive as raw JSON text borrowed from the input, so that a wrong type
+//! is reported against its own field, and nothing is allocated for a field
+//! beyond the value it becomes.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -14,37 +16,35 @@ use super::error::{child_path, InvalidInput};
 /// The largest integer JavaScript represents exactly (`Number.MAX_SAFE_INTEGER`).
 pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
+/// A field as written: its JSON text, or `None` when absent or `null`.
+pub type Field<'a> = Option<&'a RawValue>;
+
 /// A string that must be present and non-empty (`actorId`, `eventType`).
-pub fn required_text(field: &str, value: Option<Value>) -> Result<String, InvalidInput> {
-    match value {
-        Some(Value::String(text)) if !text.is_empty() => Ok(text),
-        Some(Value::String(_)) => Err(InvalidInput::new(field, "must not be empty")),
-        None => Err(InvalidInput::new(field, "is required")),
-        Some(_) => Err(InvalidInput::new(field, "must be a string")),
+pub fn required_text(field: &str, value: Field<'_>) -> Result<String, InvalidInput> {
+    let raw = value.ok_or_else(|| InvalidInput::new(field, "is required"))?;
+    let text: String = serde_json::from_str(raw.get())
+        .map_err(|_| InvalidInput::new(field, "must be a string"))?;
+    if text.is_empty() {
+        return Err(InvalidInput::new(field, "must not be empty"));
     }
+    Ok(text)
 }
 
 /// A string that may be absent; absent, `null` and `''` all mean absent (`commandId`, `id`).
-pub fn optional_text(field: &str, value: Option<Value>) -> Result<Option<String>, InvalidInput> {
-    match value {
-        None => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text).filter(|text| !text.is_empty())),
-        Some(_) => Err(InvalidInput::new(field, "must be a string")),
-    }
+pub fn optional_text(field: &str, value: Field<'_>) -> Result<Option<String>, InvalidInput> {
+    let Some(raw) = value else { return Ok(None) };
+    let text: String = serde_json::from_str(raw.get())
+        .map_err(|_| InvalidInput::new(field, "must be a string"))?;
+    Ok(Some(text).filter(|text| !text.is_empty()))
 }
 
 /// A version: a safe integer >= 1.
-pub fn version(field: &str, value: Option<Value>) -> Result<i64, InvalidInput> {
-    let problem = "must be a safe integer >= 1";
-    let number = match value {
-        Some(Value::Number(number)) => number,
-        None => return Err(InvalidInput::new(field, "is required")),
-        Some(_) => return Err(InvalidInput::new(field, problem)),
-    };
-    number
-        .as_i64()
+pub fn version(field: &str, value: Field<'_>) -> Result<i64, InvalidInput> {
+    let raw = value.ok_or_else(|| InvalidInput::new(field, "is required"))?;
+    serde_json::from_str::<i64>(raw.get())
+        .ok()
         .filter(|version| (1..=MAX_SAFE_INTEGER).contains(version))
-        .ok_or_else(|| InvalidInput::new(field, problem))
+        .ok_or_else(|| InvalidInput::new(field, "must be a safe integer >= 1"))
 }
 
 /// The actor id a read names: any string.
@@ -64,38 +64,44 @@ pub fn from_version(value: Option<f64>) -> Result<i64, InvalidInput> {
 }
 
 /// Metadata: an object of string values; absent, `null` and `{}` all mean none.
-pub fn metadata(value: Option<Value>) -> Result<BTreeMap<String, String>, InvalidInput> {
-    let entries = match value {
-        None => return Ok(BTreeMap::new()),
-        Some(Value::Object(entries)) => entries,
-        Some(_) => {
-            return Err(InvalidInput::new(
-                "metadata",
-                "must be an object of strings",
-            ))
-        }
+pub fn metadata(value: Field<'_>) -> Result<BTreeMap<String, String>, InvalidInput> {
+    let Some(raw) = value else {
+        return Ok(BTreeMap::new());
     };
-    entries
-        .into_iter()
-        .map(|(key, value)| match value {
-            Value::String(text) => Ok((key, text)),
-            _ => Err(InvalidInput::new(
+    if let Ok(entries) = serde_json::from_str(raw.get()) {
+        return Ok(entries);
+    }
+    // Only to name what is wrong: which value is not a string, or that it is no object.
+    match serde_json::from_str::<serde_json::Map<String, Value>>(raw.get()) {
+        Ok(entries) => {
+            let key = entries
+                .iter()
+                .find(|(_, value)| !value.is_string())
+                .map_or(String::new(), |(key, _)| key.clone());
+            Err(InvalidInput::new(
                 child_path("metadata", &key),
                 "must be a string",
-            )),
-        })
-        .collect()
+            ))
+        }
+        Err(_) => Err(InvalidInput::new(
+            "metadata",
+            "must be an object of strings",
+        )),
+    }
 }
 
 /// A timestamp: an RFC 3339 string, normalized to UTC (`Z`) keeping the
-/// fractional digits it was given (up to nanoseconds); the current time, to the
-/// millisecond, when absent.
-pub fn timestamp(value: Option<Value>) -> Result<String, InvalidInput> {
-    let text = match value {
-        None => return Ok(now()),
-        Some(Value::String(text)) => text,
-        Some(_) => return Err(InvalidInput::new("timestamp", "must be an RFC 3339 string")),
+/// fractional digits it was given (up to nanoseconds). When absent, the time
+/// `now_ms` (milliseconds since the Unix epoch) with milliseconds, or an error
+/// when there is no default (`now_ms` is `None`: stored records carry their own).
+pub fn timestamp(value: Field<'_>, now_ms: Option<i64>) -> Result<String, InvalidInput> {
+    let Some(raw) = value else {
+        return now_ms
+            .map(format_millis)
+            .ok_or_else(|| InvalidInput::new("timestamp", "is required"));
     };
+    let text: String = serde_json::from_str(raw.get())
+        .map_err(|_| InvalidInput::new("timestamp", "must be an RFC 3339 string"))?;
     let time = DateTime::parse_from_rfc3339(&text).map_err(|error| {
         InvalidInput::new(
             "timestamp",
@@ -122,18 +128,27 @@ pub fn timestamp(value: Option<Value>) -> Result<String, InvalidInput> {
 /// Where the fraction of seconds starts in RFC 3339 text: after `YYYY-MM-DDTHH:MM:SS`.
 const FRACTION_START: usize = 19;
 
-/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-27T06:30:00.123Z`.
-pub fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+thread_local! {
+    /// The last millisecond formatted, since saves in a burst share it.
+    static LAST_FORMATTED: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 UTC, e.g. `2026-11-27T06:30:00.123Z`.
+pub fn format_millis(ms: i64) -> String {
+    LAST_FORMATTED.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != ms {
+            let time = DateTime::from_timestamp_millis(ms).unwrap_or_default();
+            *last = (ms, time.to_rfc3339_opts(SecondsFormat::Millis, true));
+        }
+        last.1.clone()
+    })
 }
 
 /// A JSON object (`data`, `state`), kept as the exact text it arrived in.
-pub fn json_object(
-    field: &str,
-    value: Option<Box<RawValue>>,
-) -> Result<Box<RawValue>, InvalidInput> {
+pub fn json_object(field: &str, value: Field<'_>) -> Result<Box<RawValue>, InvalidInput> {
     match value {
-        Some(raw) if raw.get().trim_start().starts_with('{') => Ok(raw),
+        Some(raw) if raw.get().starts_with('{') => Ok(raw.to_owned()),
         None => Err(InvalidInput::new(
             field,
             "is required and must be a JSON object",
@@ -145,48 +160,67 @@ pub fn json_object(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    /// A field as JSON text, as the parser would hand it over.
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
 
     #[test]
     fn versions_must_be_safe_integers_from_one() {
-        for good in [json!(1), json!(7), json!(MAX_SAFE_INTEGER)] {
-            assert!(version("version", Some(good)).is_ok());
+        for good in ["1", "7", "9007199254740991"] {
+            assert!(version("version", Some(&raw(good))).is_ok(), "{good}");
         }
         for bad in [
-            json!(0),
-            json!(-1),
-            json!(1.5),
-            json!("1"),
-            json!(MAX_SAFE_INTEGER + 1),
-            json!(null),
+            "0",
+            "-1",
+            "1.5",
+            "1.0",
+            "\"1\"",
+            "9007199254740992",
+            "1e3",
+            "true",
         ] {
-            assert_eq!(version("version", Some(bad)).unwrap_err().field, "version");
+            assert_eq!(
+                version("version", Some(&raw(bad))).unwrap_err().field,
+                "version",
+                "{bad}"
+            );
         }
         assert!(version("version", None).is_err());
     }
 
     #[test]
-    fn optional_text_treats_empty_as_absent() {
-        assert_eq!(optional_text("commandId", Some(json!(""))), Ok(None));
+    fn texts_are_strings_and_required_ones_non_empty() {
+        assert_eq!(
+            required_text("actorId", Some(&raw(r#""a\"b""#))),
+            Ok("a\"b".into())
+        );
+        assert!(required_text("actorId", Some(&raw(r#""""#))).is_err());
+        assert!(required_text("actorId", Some(&raw("3"))).is_err());
+        assert!(required_text("actorId", None).is_err());
+        assert_eq!(optional_text("commandId", Some(&raw(r#""""#))), Ok(None));
         assert_eq!(optional_text("commandId", None), Ok(None));
         assert_eq!(
-            optional_text("commandId", Some(json!("c1"))),
+            optional_text("commandId", Some(&raw(r#""c1""#))),
             Ok(Some("c1".into()))
         );
-        assert!(optional_text("commandId", Some(json!(3))).is_err());
+        assert!(optional_text("commandId", Some(&raw("3"))).is_err());
     }
 
     #[test]
     fn metadata_values_must_be_strings() {
-        let error = metadata(Some(json!({"userId": "u", "n": 1}))).unwrap_err();
+        let error = metadata(Some(&raw(r#"{"userId":"u","n":1}"#))).unwrap_err();
         assert_eq!(error.field, "metadata.n");
-        assert!(metadata(Some(json!({}))).unwrap().is_empty());
-        assert!(metadata(Some(json!([]))).is_err());
+        let error = metadata(Some(&raw(r#"{"a b":[]}"#))).unwrap_err();
+        assert_eq!(error.field, r#"metadata["a b"]"#);
+        assert!(metadata(Some(&raw("{}"))).unwrap().is_empty());
+        assert_eq!(metadata(Some(&raw("[]"))).unwrap_err().field, "metadata");
     }
 
     #[test]
     fn timestamps_are_normalized_to_utc_keeping_precision() {
-        let at = |text: &str| timestamp(Some(json!(text)));
+        let at = |text: &str| timestamp(Some(&raw(&format!("{text:?}"))), None);
         assert_eq!(
             at("2026-11-27T08:30:00.123456789+02:00").unwrap(),
             "2026-11-27T06:30:00.123456789Z"
@@ -210,20 +244,27 @@ mod tests {
         );
         assert!(at("yesterday").is_err());
         assert!(at("2026-13-01T00:00:00Z").is_err());
-        assert!(timestamp(Some(json!(1))).is_err());
+        assert!(timestamp(Some(&raw("1")), Some(0)).is_err());
     }
 
     #[test]
-    fn generated_timestamps_have_milliseconds() {
-        let generated = timestamp(None).unwrap();
-        assert_eq!(generated.len(), "2026-11-27T06:30:00.123Z".len());
-        assert!(generated.ends_with('Z'));
+    fn an_absent_timestamp_is_now_with_milliseconds_or_required() {
+        assert_eq!(
+            timestamp(None, Some(1_795_761_000_123)).unwrap(),
+            "2026-11-27T06:30:00.123Z"
+        );
+        assert_eq!(
+            timestamp(None, Some(0)).unwrap(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(timestamp(None, None).unwrap_err().field, "timestamp");
     }
 
     #[test]
     fn from_version_accepts_safe_integers_only() {
         assert_eq!(from_version(None), Ok(0));
         assert_eq!(from_version(Some(3.0)), Ok(3));
+        assert_eq!(from_version(Some(-3.0)), Ok(-3));
         assert!(from_version(Some(1.5)).is_err());
         assert!(from_version(Some(f64::NAN)).is_err());
         assert!(from_version(Some(f64::INFINITY)).is_err());

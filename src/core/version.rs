@@ -86,9 +86,10 @@ mod tests {
     use super::*;
 
     fn event(actor: &str, version: i64) -> Event {
-        Event::from_new_json(&format!(
-            r#"{{"eventType":"T","actorId":"{actor}","version":{version},"data":{{}}}}"#
-        ))
+        Event::from_new_json(
+            &format!(r#"{{"eventType":"T","actorId":"{actor}","version":{version},"data":{{}}}}"#),
+            0,
+        )
         .unwrap()
     }
 

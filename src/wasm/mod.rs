@@ -6,6 +6,7 @@
 //! - Every failure is thrown as one of the classes of `pkg-template/src/errors.js`.
 //! - No method calls back into JavaScript code of the caller, so a method can
 //!   never be re-entered while it runs.
+//! - The binding is the core's clock: a save without a timestamp gets `Date.now()`.
 
 // Exported items are `pub`: they are reached from JavaScript, not from Rust.
 #![allow(unreachable_pub)]
@@ -17,3 +18,8 @@ mod store;
 
 #[cfg(test)]
 mod tests;
+
+/// The current time in milliseconds since the Unix epoch, for timestamps the caller left out.
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}

@@ -5,6 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::errors::{invalid_to_js, to_js};
+use super::now_ms;
 use crate::core::event::new_events_from_json;
 use crate::core::version::Ledger;
 use crate::core::{record, ActorSnapshot, Event};
@@ -35,7 +36,7 @@ impl From<&Event> for Prepared {
 /// Validates one new event given as JSON text, filling in `id` and `timestamp`.
 #[wasm_bindgen(js_name = prepareEvent)]
 pub fn prepare_event(json: &str) -> Result<Prepared, JsValue> {
-    Event::from_new_json(json)
+    Event::from_new_json(json, now_ms())
         .map(|event| Prepared::from(&event))
         .map_err(to_js)
 }
@@ -43,7 +44,7 @@ pub fn prepare_event(json: &str) -> Result<Prepared, JsValue> {
 /// Validates a JSON array of new events; a problem's field starts with its index.
 #[wasm_bindgen(js_name = prepareEvents)]
 pub fn prepare_events(json: &str) -> Result<Vec<Prepared>, JsValue> {
-    new_events_from_json(json)
+    new_events_from_json(json, now_ms())
         .map(|events| events.iter().map(Prepared::from).collect())
         .map_err(to_js)
 }
@@ -51,7 +52,7 @@ pub fn prepare_events(json: &str) -> Result<Vec<Prepared>, JsValue> {
 /// Validates a snapshot given as JSON text, filling in `timestamp`.
 #[wasm_bindgen(js_name = prepareSnapshot)]
 pub fn prepare_snapshot(json: &str) -> Result<Prepared, JsValue> {
-    ActorSnapshot::from_json(json)
+    ActorSnapshot::from_json(json, now_ms())
         .map(|snapshot| Prepared {
             json: snapshot.to_json(),
             actor_id: snapshot.actor_id,

@@ -3,6 +3,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::errors::{invalid_to_js, to_js};
+use super::now_ms;
 use crate::core::MemoryStore;
 
 /// The Rust half of an in-memory `EventStore`: validation, the version rule
@@ -25,13 +26,13 @@ impl StoreCore {
     /// Stores one event given as JSON text; returns the stored event as JSON text.
     #[wasm_bindgen(js_name = saveEvent)]
     pub fn save_event(&mut self, json: &str) -> Result<String, JsValue> {
-        self.store.save_event(json).map_err(to_js)
+        self.store.save_event(json, now_ms()).map_err(to_js)
     }
 
     /// Stores a JSON array of events, all or nothing; returns them as a JSON array.
     #[wasm_bindgen(js_name = saveEvents)]
     pub fn save_events(&mut self, json: &str) -> Result<String, JsValue> {
-        self.store.save_events(json).map_err(to_js)
+        self.store.save_events(json, now_ms()).map_err(to_js)
     }
 
     /// The actor's events from `fromVersion` on, as a JSON array.
@@ -50,7 +51,7 @@ impl StoreCore {
     #[wasm_bindgen(js_name = saveSnapshot)]
     pub fn save_snapshot(&mut self, json: &str) -> Result<String, JsValue> {
         self.store
-            .save_snapshot(json)
+            .save_snapshot(json, now_ms())
             .map_err(|e| invalid_to_js(&e))
     }
 

@@ -24,11 +24,14 @@ export function consumerDir() {
   return dir;
 }
 
-/** Serves `root` on a free loopback port; resolves with its base URL and a close function. */
-export async function serveDirectory(root) {
+/**
+ * Serves `root` on a free loopback port, and each of `extra` (URL path -> file) beside it;
+ * resolves with its base URL and a close function.
+ */
+export async function serveDirectory(root, extra = {}) {
   const server = createServer(async (request, response) => {
     const path = normalize(decodeURIComponent(new URL(request.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = join(root, path.endsWith('/') ? `${path}index.html` : path);
+    const file = extra[path] ?? join(root, path.endsWith('/') ? `${path}index.html` : path);
     try {
       const body = await readFile(file);
       response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });

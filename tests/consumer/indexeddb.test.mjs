@@ -72,6 +72,19 @@ describe('indexeddb: opening', () => {
     }
   });
 
+  test('durability is strict, default or relaxed', async () => {
+    await assert.rejects(
+      EventStore.openIndexedDb('db', { indexedDB: new IDBFactory(), IDBKeyRange, durability: 'fast' }),
+      (error) => error instanceof ValidationError && error.field === 'durability',
+    );
+    for (const durability of ['strict', 'default', 'relaxed']) {
+      const store = await EventStore.openIndexedDb(`durability-${durability}`, { indexedDB: new IDBFactory(), IDBKeyRange, durability });
+      await store.saveEvent(event('a', 1));
+      assert.equal(await store.getLatestVersion('a'), 1);
+      await store.close();
+    }
+  });
+
   test('returns an EventStore, and opening reads no data (lazy loading)', async (t) => {
     const w = world();
     const writer = await open(w);

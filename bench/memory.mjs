@@ -1,0 +1,125 @@
+// In-memory workloads in Node.js, the same for every store: aether-eventstore,
+// Emmett's in-memory event store and the hand-written JSON store.
+
+import { getInMemoryEventStore } from '@event-driven-io/emmett';
+import { EventStore } from '../pkg/index.mjs';
+import { JsonStore } from './json-store.mjs';
+
+export const ACTORS = 1000;
+
+/** The i-th event of a workload: round-robin over the actors, each at its next version. */
+export function workloadEvent(i) {
+  return {
+    eventType: 'Deposited',
+    actorId: `account-${i % ACTORS}`,
+    version: Math.floor(i / ACTORS) + 1,
+    data: { amount: i, currency: 'EUR', note: 'coffee beans', tags: ['groceries', 'weekly'] },
+  };
+}
+
+/** Each store behind one interface; `undefined` where the store has no such operation. */
+export const stores = [
+  {
+    name: 'aether-eventstore',
+    create: () => new EventStore(),
+    save: (store, event) => store.saveEvent(event),
+    saveBatch: (store, events) => store.saveEvents(events),
+    read: (store, actorId) => store.getEvents(actorId),
+    latest: (store, actorId) => store.getLatestVersion(actorId),
+  },
+  {
+    name: 'emmett (in-memory)',
+    create: () => getInMemoryEventStore(),
+    save: (store, event) =>
+      store.appendToStream(event.actorId, [{ type: event.eventType, data: event.data }], {
+        expectedStreamVersion: BigInt(event.version - 1),
+      }),
+    saveBatch: (store, events) =>
+      store.appendToStream(
+        events[0].actorId,
+        events.map((event) => ({ type: event.eventType, data: event.data })),
+        { expectedStreamVersion: BigInt(events[0].version - 1) },
+      ),
+    read: async (store, actorId) => (await store.readStream(actorId)).events,
+    latest: undefined, // Emmett reads the whole stream to learn its version
+  },
+  {
+    name: 'hand-written JSON store',
+    create: () => new JsonStore(),
+    save: (store, event) => store.saveEvent(event),
+    saveBatch: (store, events) => store.saveEvents(events),
+    read: (store, actorId) => store.getEvents(actorId),
+    latest: (store, actorId) => store.getLatestVersion(actorId),
+  },
+];
+
+function collectGarbage() {
+  globalThis.gc?.();
+}
+
+/** Microseconds per item of `run(count)`. */
+async function microsPerItem(count, run) {
+  collectGarbage();
+  const started = performance.now();
+  await run(count);
+  return ((performance.now() - started) * 1000) / count;
+}
+
+async function appendAll(adapter, store, count) {
+  for (let i = 0; i < count; i++) await adapter.save(store, workloadEvent(i));
+}
+
+/**
+ * Runs every in-memory workload for every store.
+ * @param {{ sizes: number[], readSize: number, batchEvents: number, latestCalls: number }} plan
+ * @returns {Promise<{ workload: string, store: string, value: number, unit: string }[]>}
+ */
+export async function runMemoryBench(plan) {
+  const rows = [];
+  const add = (workload, store, value, unit) => rows.push({ workload, store, value, unit });
+  // Warm up every store's code paths once, so that the first one measured is not the coldest.
+  for (const adapter of stores) await appendAll(adapter, adapter.create(), 5 * ACTORS);
+
+  for (const adapter of stores) {
+    for (const size of plan.sizes) {
+      const store = adapter.create();
+      add(`append, ${size.toLocaleString('en')} events`, adapter.name, await microsPerItem(size, (n) => appendAll(adapter, store, n)), 'µs/event');
+    }
+
+    const store = adapter.create();
+    await appendAll(adapter, store, plan.readSize);
+    let read = 0;
+    const readMicros = await microsPerItem(plan.readSize, async () => {
+      for (let actor = 0; actor < ACTORS; actor++) read += (await adapter.read(store, `account-${actor}`)).length;
+    });
+    if (read !== plan.readSize) throw new Error(`${adapter.name} read ${read} of ${plan.readSize} events`);
+    add('read every full stream', adapter.name, readMicros, 'µs/event');
+
+    if (adapter.latest) {
+      add(
+        'getLatestVersion',
+        adapter.name,
+        await microsPerItem(plan.latestCalls, async (n) => {
+          for (let i = 0; i < n; i++) await adapter.latest(store, `account-${i % ACTORS}`);
+        }),
+        'µs/call',
+      );
+    }
+
+    const batched = adapter.create();
+    add(
+      'saveEvents, batches of 100',
+      adapter.name,
+      await microsPerItem(plan.batchEvents, async (n) => {
+        for (let first = 0; first < n; first += 100) {
+          const actor = (first / 100) % ACTORS;
+          const base = Math.floor(first / (100 * ACTORS)) * 100;
+          const batch = Array.from({ length: 100 }, (_, i) => ({ ...workloadEvent(actor), version: base + i + 1 }));
+          await adapter.saveBatch(batched, batch);
+        }
+      }),
+      'µs/event',
+    );
+  }
+  return rows;
+}
