@@ -26,6 +26,7 @@ export const stores = [
     saveBatch: (store, events) => store.saveEvents(events),
     read: (store, actorId) => store.getEvents(actorId),
     latest: (store, actorId) => store.getLatestVersion(actorId),
+    close: (store) => store.close(),
   },
   {
     name: 'emmett (in-memory)',
@@ -42,6 +43,7 @@ export const stores = [
       ),
     read: async (store, actorId) => (await store.readStream(actorId)).events,
     latest: undefined, // Emmett reads the whole stream to learn its version
+    close: () => {},
   },
   {
     name: 'hand-written JSON store',
@@ -50,6 +52,7 @@ export const stores = [
     saveBatch: (store, events) => store.saveEvents(events),
     read: (store, actorId) => store.getEvents(actorId),
     latest: (store, actorId) => store.getLatestVersion(actorId),
+    close: () => {},
   },
 ];
 
@@ -78,12 +81,17 @@ export async function runMemoryBench(plan) {
   const rows = [];
   const add = (workload, store, value, unit) => rows.push({ workload, store, value, unit });
   // Warm up every store's code paths once, so that the first one measured is not the coldest.
-  for (const adapter of stores) await appendAll(adapter, adapter.create(), 5 * ACTORS);
+  for (const adapter of stores) {
+    const store = adapter.create();
+    await appendAll(adapter, store, 5 * ACTORS);
+    await adapter.close(store);
+  }
 
   for (const adapter of stores) {
     for (const size of plan.sizes) {
       const store = adapter.create();
       add(`append, ${size.toLocaleString('en')} events`, adapter.name, await microsPerItem(size, (n) => appendAll(adapter, store, n)), 'µs/event');
+      await adapter.close(store);
     }
 
     const store = adapter.create();
@@ -105,6 +113,7 @@ export async function runMemoryBench(plan) {
         'µs/call',
       );
     }
+    await adapter.close(store);
 
     const batched = adapter.create();
     add(
@@ -120,6 +129,7 @@ export async function runMemoryBench(plan) {
       }),
       'µs/event',
     );
+    await adapter.close(batched);
   }
   return rows;
 }

@@ -16,11 +16,11 @@ const tiny = process.argv.includes('--tiny');
 const plan = tiny
   ? {
       memory: { sizes: [1000, 2000, 4000], readSize: 2000, batchEvents: 2000, latestCalls: 2000 },
-      browser: { sequential: 20, concurrent: 100, batch: 100, read: 500, open: 2000 },
+      browser: { sequential: 20, concurrent: 100, batch: 100, read: 500, open: 2000, repeat: 1 },
     }
   : {
       memory: { sizes: [10_000, 100_000, 1_000_000], readSize: 100_000, batchEvents: 100_000, latestCalls: 100_000 },
-      browser: { sequential: 300, concurrent: 1000, batch: 1000, read: 10_000, open: 100_000 },
+      browser: { sequential: 300, concurrent: 1000, batch: 1000, read: 10_000, open: 100_000, repeat: 5 },
     };
 
 const AETHER = 'aether-eventstore';

@@ -56,6 +56,8 @@ try {
   step('package tests (node:test)', 'node', ['--test', '--test-concurrency=2', ...testFiles], {
     env: { ...process.env, AETHER_CONSUMER: consumer, AETHER_DEV_MODULES: join(root, 'node_modules') },
   });
+  // At a toy size, so that the benchmark keeps working; its figures mean nothing here.
+  step('benchmark smoke run (npm run bench at a tiny size)', 'node', ['--expose-gc', 'bench/run.mjs', '--tiny']);
 } finally {
   console.log(`\nsteps:\n  ${steps.join('\n  ')}`);
   rmSync(work, { recursive: true, force: true });

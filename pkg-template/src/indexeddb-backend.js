@@ -6,7 +6,7 @@
 import { StorageError, ValidationError } from './errors.js';
 import {
   VersionLedger,
-  checkEventRecord,
+  checkEventRecords,
   checkSnapshotRecord,
   prepareEvent,
   prepareEvents,
@@ -26,7 +26,7 @@ const decoder = new TextDecoder();
 /** Creates or migrates the object stores, one step per layout version. */
 function upgrade(db, oldVersion) {
   if (oldVersion < 1) {
-    const events = db.createObjectStore(EVENTS, { autoIncrement: true });
+    const events = db.createObjectStore(EVENTS, { keyPath: 'sequenceNumber', autoIncrement: true });
     events.createIndex(BY_ACTOR_VERSION, ['actorId', 'version'], { unique: true });
     db.createObjectStore(SNAPSHOTS, { keyPath: ['actorId', 'version'] });
   }
@@ -66,11 +66,21 @@ function payloadBytes(value) {
   return undefined;
 }
 
-/** A prepared event or snapshot from the core as a plain object, releasing the wasm one. */
-function unwrap(prepared) {
-  const plain = { json: prepared.json, actorId: prepared.actorId, version: prepared.version };
+/**
+ * Events prepared by the core as plain arrays, releasing the wasm object:
+ * `utf8` holds their JSON comma-separated, event `i` ending at `ends[i]`.
+ */
+function unwrapEvents(prepared) {
+  const events = { actorIds: prepared.actorIds, versions: prepared.versions, utf8: prepared.utf8, ends: prepared.ends };
   prepared.free();
-  return plain;
+  return events;
+}
+
+/** A prepared snapshot as a plain object, releasing the wasm one. */
+function unwrapSnapshot(prepared) {
+  const snapshot = { json: prepared.json, actorId: prepared.actorId, version: prepared.version };
+  prepared.free();
+  return snapshot;
 }
 
 const channelTokens = new WeakMap();
@@ -94,7 +104,7 @@ export class IndexedDbBackend {
   #durability;
   /** @type {Promise<IDBDatabase> | null} the open connection, reopened after another tab's upgrade closed it */
   #connection = null;
-  /** @type {{ events: object[], resolve: Function, reject: Function, conflict?: Error }[]} saves waiting for the next transaction */
+  /** @type {{ events: object, resolve: Function, reject: Function, conflict?: Error }[]} saves waiting for the next transaction */
   #queue = [];
   /** @type {Promise<void> | null} the group commit in progress */
   #writing = null;
@@ -182,13 +192,13 @@ export class IndexedDbBackend {
   }
 
   saveEvent(json) {
-    const event = unwrap(prepareEvent(json));
-    return this.#enqueue([event]).then(() => event.json);
+    const events = unwrapEvents(prepareEvent(json));
+    return this.#enqueue(events).then(() => decoder.decode(events.utf8));
   }
 
   saveEvents(json) {
-    const events = prepareEvents(json).map(unwrap);
-    return this.#enqueue(events).then(() => `[${events.map((event) => event.json).join(',')}]`);
+    const events = unwrapEvents(prepareEvents(json));
+    return this.#enqueue(events).then(() => `[${decoder.decode(events.utf8)}]`);
   }
 
   /** Queues one whole save for the next group commit. */
@@ -238,7 +248,7 @@ export class IndexedDbBackend {
         save.reject(save.conflict);
       } else {
         save.resolve();
-        for (const event of save.events) stored.push(event.json);
+        stored.push(decoder.decode(save.events.utf8));
       }
     }
     if (stored.length > 0) this.#channel?.postMessage(`[${stored.join(',')}]`);
@@ -247,23 +257,22 @@ export class IndexedDbBackend {
   async #admitAndWrite(transaction, group) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
-    const actors = [...new Set(group.flatMap((save) => save.events.map((event) => event.actorId)))];
+    const actors = [...new Set(group.flatMap((save) => save.events.actorIds))];
     const latest = await Promise.all(actors.map((actorId) => this.#latestVersion(index, actorId)));
     const ledger = new VersionLedger();
     try {
       actors.forEach((actorId, i) => ledger.observe(actorId, latest[i]));
       for (const save of group) {
+        const { actorIds, versions, utf8, ends } = save.events;
         try {
-          ledger.admit(
-            save.events.map((event) => event.actorId),
-            save.events.map((event) => event.version),
-          );
+          ledger.admit(actorIds, versions);
         } catch (conflict) {
           save.conflict = conflict;
           continue;
         }
-        for (const event of save.events) {
-          events.add({ actorId: event.actorId, version: event.version, event: encoder.encode(event.json) });
+        for (let i = 0; i < ends.length; i++) {
+          const start = i === 0 ? 0 : ends[i - 1] + 1; // after the comma
+          events.add({ actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) });
         }
       }
     } finally {
@@ -273,25 +282,34 @@ export class IndexedDbBackend {
 
   /** The actor's records from `fromVersion` on: sound ones as a JSON array, the others as ReplayErrors. */
   async #readEvents(actorId, fromVersion) {
+    let records;
     try {
       const transaction = await this.#transaction([EVENTS], 'readonly');
       const index = transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION);
-      const range = this.#actorRange(actorId, fromVersion);
-      const [records, sequenceNumbers] = await Promise.all([request(index.getAll(range)), request(index.getAllKeys(range))]);
-      const texts = [];
-      const errors = [];
-      records.forEach((record, i) => {
-        const bytes = payloadBytes(record?.event);
-        const problem = bytes
-          ? checkEventRecord(bytes, String(record.actorId), Number(record.version))
-          : 'the record holds no event bytes';
-        if (problem === undefined) texts.push(decoder.decode(bytes));
-        else errors.push({ sequenceNumber: sequenceNumbers[i], rawData: bytes ?? new Uint8Array(0), error: problem });
-      });
-      return { events: `[${texts.join(',')}]`, errors };
+      records = await request(index.getAll(this.#actorRange(actorId, fromVersion)));
     } catch (error) {
       throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
     }
+    // The core checks every record in one call, given their payloads one after another.
+    const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
+    const utf8 = new Uint8Array(payloads.reduce((total, bytes) => total + bytes.length, 0));
+    const ends = new Uint32Array(payloads.length);
+    let end = 0;
+    payloads.forEach((bytes, i) => {
+      utf8.set(bytes, end);
+      end += bytes.length;
+      ends[i] = end;
+    });
+    const versions = Float64Array.from(records, (record) => Number(record?.version));
+    const checked = checkEventRecords(utf8, ends, actorId, versions);
+    const { events, failed, errors: problems } = checked;
+    checked.free();
+    const errors = Array.from(failed, (index, i) => ({
+      sequenceNumber: records[index].sequenceNumber,
+      rawData: payloads[index],
+      error: problems[i],
+    }));
+    return { events, errors };
   }
 
   async getEvents(actorId, fromVersion) {
@@ -312,7 +330,7 @@ export class IndexedDbBackend {
   }
 
   async saveSnapshot(json) {
-    const snapshot = unwrap(prepareSnapshot(json));
+    const snapshot = unwrapSnapshot(prepareSnapshot(json));
     try {
       const transaction = await this.#transaction([SNAPSHOTS], 'readwrite');
       const done = committed(transaction);

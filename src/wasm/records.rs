@@ -10,10 +10,83 @@ use crate::core::event::new_events_from_json;
 use crate::core::version::Ledger;
 use crate::core::{record, ActorSnapshot, Event};
 
-/// An event or snapshot validated and ready to store: its canonical JSON and its key fields.
+/// Events validated and ready to store. JavaScript reads each field once, each
+/// covering every event, so that a batch of any size costs a few boundary crossings.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct PreparedEvents {
+    actor_ids: Vec<String>,
+    versions: Vec<f64>,
+    utf8: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl PreparedEvents {
+    fn new(events: &[Event]) -> Self {
+        let mut prepared = PreparedEvents::default();
+        for event in events {
+            if !prepared.utf8.is_empty() {
+                prepared.utf8.push(b',');
+            }
+            prepared.utf8.extend_from_slice(event.to_json().as_bytes());
+            prepared
+                .ends
+                .push(u32::try_from(prepared.utf8.len()).unwrap_or(u32::MAX));
+            prepared.actor_ids.push(event.actor_id.clone());
+            prepared.versions.push(event.version as f64);
+        }
+        prepared
+    }
+}
+
+#[wasm_bindgen]
+impl PreparedEvents {
+    /// Each event's actor.
+    #[wasm_bindgen(getter, js_name = actorIds)]
+    pub fn actor_ids(&self) -> Vec<String> {
+        self.actor_ids.clone()
+    }
+
+    /// Each event's version.
+    #[wasm_bindgen(getter)]
+    pub fn versions(&self) -> Vec<f64> {
+        self.versions.clone()
+    }
+
+    /// The events' canonical JSON as UTF-8, comma-separated: event `i` spans
+    /// from just after the comma that ends event `i - 1` (or 0) to `ends[i]`.
+    #[wasm_bindgen(getter)]
+    pub fn utf8(&self) -> Vec<u8> {
+        self.utf8.clone()
+    }
+
+    /// Where each event's JSON ends in `utf8`.
+    #[wasm_bindgen(getter)]
+    pub fn ends(&self) -> Vec<u32> {
+        self.ends.clone()
+    }
+}
+
+/// Validates one new event given as JSON text, filling in `id` and `timestamp`.
+#[wasm_bindgen(js_name = prepareEvent)]
+pub fn prepare_event(json: &str) -> Result<PreparedEvents, JsValue> {
+    Event::from_new_json(json, now_ms())
+        .map(|event| PreparedEvents::new(std::slice::from_ref(&event)))
+        .map_err(to_js)
+}
+
+/// Validates a JSON array of new events; a problem's field starts with its index.
+#[wasm_bindgen(js_name = prepareEvents)]
+pub fn prepare_events(json: &str) -> Result<PreparedEvents, JsValue> {
+    new_events_from_json(json, now_ms())
+        .map(|events| PreparedEvents::new(&events))
+        .map_err(to_js)
+}
+
+/// A snapshot validated and ready to store: its canonical JSON and its key fields.
 #[wasm_bindgen(getter_with_clone)]
 #[derive(Debug)]
-pub struct Prepared {
+pub struct PreparedSnapshot {
     /// The canonical JSON text to store and return.
     pub json: String,
     /// The actor it belongs to.
@@ -23,37 +96,11 @@ pub struct Prepared {
     pub version: f64,
 }
 
-impl From<&Event> for Prepared {
-    fn from(event: &Event) -> Self {
-        Prepared {
-            json: event.to_json(),
-            actor_id: event.actor_id.clone(),
-            version: event.version as f64,
-        }
-    }
-}
-
-/// Validates one new event given as JSON text, filling in `id` and `timestamp`.
-#[wasm_bindgen(js_name = prepareEvent)]
-pub fn prepare_event(json: &str) -> Result<Prepared, JsValue> {
-    Event::from_new_json(json, now_ms())
-        .map(|event| Prepared::from(&event))
-        .map_err(to_js)
-}
-
-/// Validates a JSON array of new events; a problem's field starts with its index.
-#[wasm_bindgen(js_name = prepareEvents)]
-pub fn prepare_events(json: &str) -> Result<Vec<Prepared>, JsValue> {
-    new_events_from_json(json, now_ms())
-        .map(|events| events.iter().map(Prepared::from).collect())
-        .map_err(to_js)
-}
-
 /// Validates a snapshot given as JSON text, filling in `timestamp`.
 #[wasm_bindgen(js_name = prepareSnapshot)]
-pub fn prepare_snapshot(json: &str) -> Result<Prepared, JsValue> {
+pub fn prepare_snapshot(json: &str) -> Result<PreparedSnapshot, JsValue> {
     ActorSnapshot::from_json(json, now_ms())
-        .map(|snapshot| Prepared {
+        .map(|snapshot| PreparedSnapshot {
             json: snapshot.to_json(),
             actor_id: snapshot.actor_id,
             version: snapshot.version as f64,
@@ -61,10 +108,57 @@ pub fn prepare_snapshot(json: &str) -> Result<Prepared, JsValue> {
         .map_err(|e| invalid_to_js(&e))
 }
 
-/// Why a stored event record cannot be used, or `undefined` when it is sound.
-#[wasm_bindgen(js_name = checkEventRecord)]
-pub fn check_event_record(bytes: &[u8], actor_id: &str, version: f64) -> Option<String> {
-    record::check_event(bytes, actor_id, version as i64).err()
+/// Stored event records of one actor after checking: the sound ones as a JSON
+/// array, and for the others their index and what is wrong.
+#[wasm_bindgen(getter_with_clone)]
+#[derive(Debug, Default)]
+pub struct CheckedRecords {
+    /// The sound records' events, as a JSON array.
+    pub events: String,
+    /// The indices of the records that cannot be used.
+    pub failed: Vec<u32>,
+    /// Why, for each of `failed`.
+    pub errors: Vec<String>,
+}
+
+/// Checks the event records read for `actorId`, given as their payloads one after
+/// another in `utf8` (record `i` ends at `ends[i]`) and the versions they are indexed at.
+#[wasm_bindgen(js_name = checkEventRecords)]
+pub fn check_event_records(
+    utf8: &[u8],
+    ends: &[u32],
+    actor_id: &str,
+    versions: &[f64],
+) -> CheckedRecords {
+    let mut checked = CheckedRecords {
+        events: String::with_capacity(utf8.len() + 2),
+        ..CheckedRecords::default()
+    };
+    checked.events.push('[');
+    let mut start = 0;
+    for (index, (end, version)) in ends.iter().zip(versions).enumerate() {
+        let end = *end as usize;
+        let bytes = utf8.get(start..end).unwrap_or_default();
+        start = end;
+        let outcome = record::check_event(bytes, actor_id, *version as i64)
+            .and_then(|()| std::str::from_utf8(bytes).map_err(|error| error.to_string()));
+        match outcome {
+            Ok(text) => {
+                if checked.events.len() > 1 {
+                    checked.events.push(',');
+                }
+                checked.events.push_str(text);
+            }
+            Err(error) => {
+                checked
+                    .failed
+                    .push(u32::try_from(index).unwrap_or(u32::MAX));
+                checked.errors.push(error);
+            }
+        }
+    }
+    checked.events.push(']');
+    checked
 }
 
 /// Why a stored snapshot record cannot be used, or `undefined` when it is sound.

@@ -6,7 +6,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::arguments::{check_actor_id, check_from_version};
 use super::errors::{ValidationError, VersionConflictError};
-use super::records::{check_event_record, prepare_event, prepare_events, VersionLedger};
+use super::records::{check_event_records, prepare_event, prepare_events, VersionLedger};
 use super::store::StoreCore;
 
 fn field(error: &JsValue, name: &str) -> JsValue {
@@ -76,10 +76,32 @@ fn a_ledger_refuses_conflicting_saves_of_a_group() {
 
 #[wasm_bindgen_test]
 fn prepared_events_carry_their_keys_and_records_are_checked() {
-    let prepared = prepare_event(&event(4)).unwrap();
-    assert_eq!((prepared.actor_id.as_str(), prepared.version), ("a", 4.0));
-    assert_eq!(check_event_record(prepared.json.as_bytes(), "a", 4.0), None);
-    assert!(check_event_record(b"garbage", "a", 4.0).is_some());
+    let prepared = prepare_events(&format!("[{},{}]", event(4), event(5))).unwrap();
+    assert_eq!(prepared.actor_ids(), ["a", "a"]);
+    assert_eq!(prepared.versions(), [4.0, 5.0]);
+    let utf8 = prepared.utf8();
+    let ends = prepared.ends();
+    let first_end = ends[0] as usize;
+    assert_eq!(utf8[first_end], b',');
+
+    // Record payloads as storage hands them back: the first sound, then garbage, then the second.
+    let mut payloads = utf8[..first_end].to_vec();
+    payloads.extend_from_slice(b"garbage");
+    let garbage_end = payloads.len() as u32;
+    payloads.extend_from_slice(&utf8[first_end + 1..]);
+    let checked = check_event_records(
+        &payloads,
+        &[first_end as u32, garbage_end, payloads.len() as u32],
+        "a",
+        &[4.0, 9.0, 5.0],
+    );
+    assert_eq!(checked.failed, [1]);
+    assert_eq!(checked.errors.len(), 1);
+    let events = js_sys::Array::from(&js_sys::JSON::parse(&checked.events).unwrap());
+    assert_eq!(events.length(), 2);
+
+    let single = prepare_event(&event(7)).unwrap();
+    assert_eq!(single.ends(), [single.utf8().len() as u32]);
     let error = prepare_events(&format!("[{}, 5]", event(1))).unwrap_err();
     assert_eq!(field(&error, "field"), "[1]");
 }

@@ -40,15 +40,15 @@ async function rawRecords(indexedDB, name) {
   return keys.map((key, i) => ({ key, value: values[i] }));
 }
 
-/** Replaces the value of one stored record, as corruption or foreign code would. */
-async function rewriteRecord(indexedDB, name, storeName, key, value) {
+/** Replaces one stored record (identified by the key inside `value`), as corruption or foreign code would. */
+async function rewriteRecord(indexedDB, name, storeName, value) {
   const db = await new Promise((resolve) => {
     const request = indexedDB.open(name);
     request.onsuccess = () => resolve(request.result);
   });
   await new Promise((resolve, reject) => {
     const tx = db.transaction(storeName, 'readwrite');
-    tx.objectStore(storeName).put(value, storeName === 'events' ? key : undefined);
+    tx.objectStore(storeName).put(value);
     tx.oncomplete = resolve;
     tx.onabort = () => reject(tx.error);
   });
@@ -122,7 +122,7 @@ describe('indexeddb: durability and sharing', () => {
     await store.saveEvents([event('b', 1), event('a', 2)]);
     const records = await rawRecords(w.indexedDB, w.name);
     assert.deepEqual(records.map((r) => r.key), [1, 2, 3]);
-    assert.deepEqual(records.map((r) => [r.value.actorId, r.value.version]), [['a', 1], ['b', 1], ['a', 2]]);
+    assert.deepEqual(records.map((r) => [r.value.sequenceNumber, r.value.actorId, r.value.version]), [[1, 'a', 1], [2, 'b', 1], [3, 'a', 2]]);
     assert.ok(records[0].value.event instanceof Uint8Array);
     await store.close();
   });
@@ -221,9 +221,9 @@ describe('indexeddb: corrupt records', () => {
     await store.saveEvents([event('a', 1), event('a', 2), event('a', 3), event('b', 1)]);
     const records = await rawRecords(w.indexedDB, w.name);
     const garbage = new TextEncoder().encode('{"id": "half a rec');
-    await rewriteRecord(w.indexedDB, w.name, 'events', records[1].key, { ...records[1].value, event: garbage });
+    await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[1].value, event: garbage });
     const wrongVersion = new TextDecoder().decode(records[2].value.event).replace('"version":3', '"version":9');
-    await rewriteRecord(w.indexedDB, w.name, 'events', records[2].key, { ...records[2].value, event: wrongVersion });
+    await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[2].value, event: wrongVersion });
 
     const events = await store.getEvents('a');
     assert.deepEqual(events.map((e) => e.version), [1]);
@@ -250,7 +250,7 @@ describe('indexeddb: corrupt records', () => {
     const store = await open(w);
     await store.saveSnapshot({ actorId: 'a', version: 1, state: { n: 1 } });
     await store.saveSnapshot({ actorId: 'a', version: 2, state: { n: 2 } });
-    await rewriteRecord(w.indexedDB, w.name, 'snapshots', undefined, { actorId: 'a', version: 2, snapshot: 'not json' });
+    await rewriteRecord(w.indexedDB, w.name, 'snapshots', { actorId: 'a', version: 2, snapshot: 'not json' });
     assert.deepEqual((await store.getLatestSnapshot('a')).state, { n: 1 });
     await store.close();
   });
