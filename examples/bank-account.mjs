@@ -2,7 +2,7 @@
 // the loser of each race reloads and retries (optimistic concurrency), and a
 // snapshot every few events keeps replay short.
 //
-// Run with `npm run demo` (it builds the package into pkg/ first).
+// Run with `npm run build && node examples/bank-account.mjs`.
 
 import { EventStore, isVersionConflict, setCorrelationId } from '../pkg/index.mjs';
 
