@@ -77,6 +77,26 @@ await esbuild.build({
   define: { 'import.meta.url': 'undefined' },
 });
 
+// aether-eventstore/jetstream: its own small modules, importing the main entry
+// by the package's name (one shared instance) and the NATS client as peers.
+const jetstream = { ...common, external: ['aether-eventstore', '@nats-io/*'] };
+await esbuild.build({
+  ...jetstream,
+  entryPoints: [join(template, 'src', 'jetstream-web.js')],
+  outfile: join(out, 'jetstream.js'),
+  format: 'esm',
+  platform: 'neutral',
+});
+for (const [format, file] of [['esm', 'jetstream.mjs'], ['cjs', 'jetstream.cjs']]) {
+  await esbuild.build({
+    ...jetstream,
+    entryPoints: [join(template, 'src', 'jetstream-node.js')],
+    outfile: join(out, file),
+    format,
+    platform: 'node',
+  });
+}
+
 // index.mjs: the CommonJS build's exports as ES module exports, so that
 // `import` and `require` in one Node.js process share one instance.
 const names = Object.keys(createRequire(import.meta.url)(join(out, 'index.cjs'))).sort();
@@ -87,8 +107,9 @@ writeFileSync(
     `export const {\n${names.map((name) => `  ${name},\n`).join('')}} = api;\n`,
 );
 
-for (const file of ['package.json', 'index.d.ts']) copyFileSync(join(template, file), join(out, file));
+for (const file of ['package.json', 'index.d.ts', 'jetstream.d.ts']) copyFileSync(join(template, file), join(out, file));
 copyFileSync(join(template, 'index.d.ts'), join(out, 'index.d.cts'));
+copyFileSync(join(template, 'jetstream.d.ts'), join(out, 'jetstream.d.cts'));
 copyFileSync(at('README.md'), join(out, 'README.md'));
 copyFileSync(at('LICENSE'), join(out, 'LICENSE'));
 console.log(`built ${out}`);

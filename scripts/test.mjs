@@ -39,7 +39,9 @@ writeFileSync(
   join(consumer, 'package.json'),
   JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }, null, 2),
 );
-step('install the tarball into a fresh consumer', 'npm', ['install', '--no-audit', '--no-fund', tarball], {
+// The NATS client packages are the package's optional peers: linked from this repository's dev dependencies.
+const natsPeers = ['nats-core', 'transport-node', 'jetstream', 'kv'].map((name) => join(root, 'node_modules', '@nats-io', name));
+step('install the tarball into a fresh consumer', 'npm', ['install', '--no-audit', '--no-fund', tarball, ...natsPeers], {
   cwd: consumer,
 });
 step('TypeScript declarations (tsc --strict)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', consumer]);
@@ -54,7 +56,7 @@ const testFiles = [
 ];
 try {
   step('package tests (node:test)', 'node', ['--test', '--test-concurrency=2', ...testFiles], {
-    env: { ...process.env, AETHER_CONSUMER: consumer, AETHER_DEV_MODULES: join(root, 'node_modules') },
+    env: { ...process.env, AETHER_CONSUMER: consumer, AETHER_REPO: root, AETHER_DEV_MODULES: join(root, 'node_modules') },
   });
   // At a toy size, so that the benchmark keeps working; its figures mean nothing here.
   step('benchmark smoke run (npm run bench at a tiny size)', 'node', ['--expose-gc', 'bench/run.mjs', '--tiny']);

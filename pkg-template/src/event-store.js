@@ -9,10 +9,13 @@
 //   getLatestVersion(actorId) -> number     saveSnapshot(json) -> stored json
 //   getLatestSnapshot(actorId) -> json | undefined                close()
 // each returning a value or a Promise of it; and it may call `onCommitted(jsonArray)`
-// with events that another instance stored.
+// with events that another instance stored. A backend whose `deliversAllCommits`
+// is true also reports this store's own commits through `onCommitted` (JetStream:
+// in stream order), and is told by `watch()` when the first listener subscribes.
 
-import { checkActorId, checkFromVersion } from '#wasm';
+import * as core from '#wasm';
 import { StorageError, ValidationError } from './errors.js';
+import { storageError } from './idb.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
@@ -21,6 +24,16 @@ import { MemoryBackend } from './memory-backend.js';
 export const EventTypeEventStored = 'EventStored';
 
 const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
+
+/**
+ * What the package's other entry points (aether-eventstore/jetstream) build on,
+ * reached through the class so that they share this module's instance. Not for applications.
+ */
+const internals = Object.freeze({
+  storeOver: (backend) => new EventStore(CONSTRUCT_WITH_BACKEND, backend),
+  storageError,
+  core,
+});
 
 /** What `getEventsWithErrors` returns: the decoded events and the records that could not be decoded. */
 export class ReplayResult {
@@ -85,7 +98,7 @@ export class EventStore {
   async saveEvent(event) {
     const backend = this.#open();
     const stored = await backend.saveEvent(encodeEvent(event));
-    this.#publish(stored);
+    if (!backend.deliversAllCommits) this.#publish(stored);
     return JSON.parse(stored);
   }
 
@@ -95,27 +108,27 @@ export class EventStore {
     const json = encodeEvents(events);
     if (json === '[]') return [];
     const stored = await backend.saveEvents(json);
-    this.#publish(stored);
+    if (!backend.deliversAllCommits) this.#publish(stored);
     return JSON.parse(stored);
   }
 
   /** The actor's events with `version >= fromVersion`, ascending. */
   async getEvents(actorId, fromVersion = 0) {
     const backend = this.#open();
-    return JSON.parse(await backend.getEvents(checkActorId(actorId), checkFromVersion(fromVersion)));
+    return JSON.parse(await backend.getEvents(core.checkActorId(actorId), core.checkFromVersion(fromVersion)));
   }
 
   /** Like `getEvents`, and also the stored records that could not be decoded. */
   async getEventsWithErrors(actorId, fromVersion = 0) {
     const backend = this.#open();
-    const { events, errors } = await backend.getEventsWithErrors(checkActorId(actorId), checkFromVersion(fromVersion));
+    const { events, errors } = await backend.getEventsWithErrors(core.checkActorId(actorId), core.checkFromVersion(fromVersion));
     return new ReplayResult(JSON.parse(events), errors);
   }
 
   /** The actor's latest version, `0` when it has no events. */
   async getLatestVersion(actorId) {
     const backend = this.#open();
-    return backend.getLatestVersion(checkActorId(actorId));
+    return backend.getLatestVersion(core.checkActorId(actorId));
   }
 
   /** Stores a snapshot; one at the same version is replaced. */
@@ -126,7 +139,7 @@ export class EventStore {
   /** The actor's snapshot with the highest version, or `null`. */
   async getLatestSnapshot(actorId) {
     const backend = this.#open();
-    const stored = await backend.getLatestSnapshot(checkActorId(actorId));
+    const stored = await backend.getLatestSnapshot(core.checkActorId(actorId));
     return stored === undefined ? null : JSON.parse(stored);
   }
 
@@ -141,6 +154,7 @@ export class EventStore {
     }
     const subscription = { listener };
     this.#subscriptions.add(subscription);
+    this.#backend.watch?.();
     return () => {
       this.#subscriptions.delete(subscription);
     };
@@ -174,3 +188,5 @@ export class EventStore {
     await this.#backend.close();
   }
 }
+
+Object.defineProperty(EventStore, Symbol.for('aether-eventstore.internals'), { value: internals });

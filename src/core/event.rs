@@ -94,6 +94,17 @@ impl Event {
         })
     }
 
+    /// Whether `other` is the same event but for its timestamp, as a retried save is.
+    pub fn same_but_timestamp(&self, other: &Event) -> bool {
+        self.id == other.id
+            && self.event_type == other.event_type
+            && self.actor_id == other.actor_id
+            && self.command_id == other.command_id
+            && self.version == other.version
+            && self.data.get() == other.data.get()
+            && self.metadata == other.metadata
+    }
+
     /// The canonical JSON encoding: Go's field order, optional fields omitted.
     pub fn to_json(&self) -> String {
         // Serializing owned strings, numbers and already valid JSON text cannot fail.

@@ -10,6 +10,7 @@ pub mod id;
 pub mod memory;
 pub mod record;
 pub mod snapshot;
+pub mod subject;
 pub mod validate;
 pub mod version;
 

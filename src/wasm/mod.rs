@@ -15,6 +15,7 @@ mod arguments;
 mod errors;
 mod records;
 mod store;
+mod subjects;
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ use crate::core::{record, ActorSnapshot, Event};
 #[wasm_bindgen]
 #[derive(Debug, Default)]
 pub struct PreparedEvents {
+    ids: Vec<String>,
     actor_ids: Vec<String>,
     versions: Vec<f64>,
     utf8: Vec<u8>,
@@ -32,6 +33,7 @@ impl PreparedEvents {
             prepared
                 .ends
                 .push(u32::try_from(prepared.utf8.len()).unwrap_or(u32::MAX));
+            prepared.ids.push(event.id.clone());
             prepared.actor_ids.push(event.actor_id.clone());
             prepared.versions.push(event.version as f64);
         }
@@ -41,6 +43,12 @@ impl PreparedEvents {
 
 #[wasm_bindgen]
 impl PreparedEvents {
+    /// Each event's id.
+    #[wasm_bindgen(getter)]
+    pub fn ids(&self) -> Vec<String> {
+        self.ids.clone()
+    }
+
     /// Each event's actor.
     #[wasm_bindgen(getter, js_name = actorIds)]
     pub fn actor_ids(&self) -> Vec<String> {
@@ -108,21 +116,64 @@ pub fn prepare_snapshot(json: &str) -> Result<PreparedSnapshot, JsValue> {
         .map_err(|e| invalid_to_js(&e))
 }
 
-/// Stored event records of one actor after checking: the sound ones as a JSON
+/// Stored records of one actor after checking: the sound ones' events as a JSON
 /// array, and for the others their index and what is wrong.
 #[wasm_bindgen(getter_with_clone)]
 #[derive(Debug, Default)]
 pub struct CheckedRecords {
     /// The sound records' events, as a JSON array.
     pub events: String,
+    /// The version of the last event of the last sound record, `0` if none.
+    #[wasm_bindgen(js_name = lastVersion)]
+    pub last_version: f64,
     /// The indices of the records that cannot be used.
     pub failed: Vec<u32>,
     /// Why, for each of `failed`.
     pub errors: Vec<String>,
 }
 
-/// Checks the event records read for `actorId`, given as their payloads one after
-/// another in `utf8` (record `i` ends at `ends[i]`) and the versions they are indexed at.
+/// Splits records given one after another in `utf8` (record `i` ends at `ends[i]`).
+fn records<'a>(utf8: &'a [u8], ends: &'a [u32]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut start = 0;
+    ends.iter().map(move |end| {
+        let end = *end as usize;
+        let bytes = utf8.get(start..end).unwrap_or_default();
+        start = end;
+        bytes
+    })
+}
+
+impl CheckedRecords {
+    fn new(capacity: usize) -> Self {
+        let mut events = String::with_capacity(capacity + 2);
+        events.push('[');
+        CheckedRecords {
+            events,
+            ..CheckedRecords::default()
+        }
+    }
+
+    fn push_event(&mut self, json: &str) {
+        if self.events.len() > 1 {
+            self.events.push(',');
+        }
+        self.events.push_str(json);
+    }
+
+    fn push_error(&mut self, index: usize, error: String) {
+        self.failed.push(u32::try_from(index).unwrap_or(u32::MAX));
+        self.errors.push(error);
+    }
+
+    fn finish(mut self) -> Self {
+        self.events.push(']');
+        self
+    }
+}
+
+/// Checks the IndexedDB event records read for `actorId`, given as their payloads
+/// one after another in `utf8` (record `i` ends at `ends[i]`) and the versions
+/// they are indexed at.
 #[wasm_bindgen(js_name = checkEventRecords)]
 pub fn check_event_records(
     utf8: &[u8],
@@ -130,35 +181,57 @@ pub fn check_event_records(
     actor_id: &str,
     versions: &[f64],
 ) -> CheckedRecords {
-    let mut checked = CheckedRecords {
-        events: String::with_capacity(utf8.len() + 2),
-        ..CheckedRecords::default()
-    };
-    checked.events.push('[');
-    let mut start = 0;
-    for (index, (end, version)) in ends.iter().zip(versions).enumerate() {
-        let end = *end as usize;
-        let bytes = utf8.get(start..end).unwrap_or_default();
-        start = end;
+    let mut checked = CheckedRecords::new(utf8.len());
+    for (index, (bytes, version)) in records(utf8, ends).zip(versions).enumerate() {
         let outcome = record::check_event(bytes, actor_id, *version as i64)
             .and_then(|()| std::str::from_utf8(bytes).map_err(|error| error.to_string()));
         match outcome {
-            Ok(text) => {
-                if checked.events.len() > 1 {
-                    checked.events.push(',');
-                }
-                checked.events.push_str(text);
-            }
-            Err(error) => {
-                checked
-                    .failed
-                    .push(u32::try_from(index).unwrap_or(u32::MAX));
-                checked.errors.push(error);
-            }
+            Ok(json) => checked.push_event(json),
+            Err(error) => checked.push_error(index, error),
         }
     }
-    checked.events.push(']');
-    checked
+    checked.finish()
+}
+
+/// Checks the JetStream messages read from `actorId`'s subject, given one after
+/// another in `utf8` (message `i` ends at `ends[i]`). `events` keeps those with
+/// `version >= fromVersion`; a message that cannot be decoded is reported whatever
+/// `fromVersion` is.
+#[wasm_bindgen(js_name = checkMessages)]
+pub fn check_messages(
+    utf8: &[u8],
+    ends: &[u32],
+    actor_id: &str,
+    from_version: f64,
+) -> CheckedRecords {
+    let mut checked = CheckedRecords::new(utf8.len());
+    for (index, bytes) in records(utf8, ends).enumerate() {
+        match record::check_message(bytes, actor_id) {
+            Ok(events) => {
+                for (version, json) in events {
+                    checked.last_version = version as f64;
+                    if version as f64 >= from_version {
+                        checked.push_event(json);
+                    }
+                }
+            }
+            Err(error) => checked.push_error(index, error),
+        }
+    }
+    checked.finish()
+}
+
+/// How `retried` (prepared events, comma-separated) relates to the stored message
+/// body `stored`: `'same'` (a retry of it), `'id-taken'` (another event with the
+/// same id) or `'unrelated'`.
+#[wasm_bindgen(js_name = compareRetry)]
+pub fn compare_retry(stored: &[u8], retried: &[u8]) -> String {
+    match record::compare_retry(stored, retried) {
+        record::Retry::Same => "same",
+        record::Retry::IdTaken => "id-taken",
+        record::Retry::Unrelated => "unrelated",
+    }
+    .to_owned()
 }
 
 /// Why a stored snapshot record cannot be used, or `undefined` when it is sound.

@@ -1,0 +1,423 @@
+// The JetStream backend: the EventStore API over a NATS JetStream stream.
+// It reaches the package's main module by name ('aether-eventstore'), so that
+// it shares its classes and its wasm instance; the NATS client is loaded by the
+// entry point (jetstream-node.js or jetstream-web.js).
+//
+// Layout: each actor's events live on the subject `<subjectPrefix>.<token>`
+// (core: subject.rs); a message holds one event, or the events of one
+// saveEvents call as a JSON array, so that a batch is one atomic publish.
+// Snapshots live in a key-value bucket under `<token>.<version>`.
+
+import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
+
+const { storeOver, storageError, core } = EventStore[Symbol.for('aether-eventstore.internals')];
+
+/** How long one request to the server may take before it fails. */
+export const REQUEST_TIMEOUT_MS = 5000;
+/** How long a save may take in all (reconnection included) before it rejects with StorageError. */
+export const SAVE_TIMEOUT_MS = 15000;
+/** JetStream's answer when the expected last subject sequence is not the subject's last. */
+const WRONG_LAST_SEQUENCE = 10071;
+const STREAM_NOT_FOUND = 10059;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Runs `work(deadline)`, rejecting with StorageError if it has not settled within
+ * `ms`; `deadline.passed` then tells the work to stop before its next request.
+ */
+function withDeadline(work, ms, what) {
+  const deadline = { passed: false };
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.passed = true;
+      reject(new StorageError(`${what} did not finish within ${ms / 1000} s`, { cause: new Error('timeout') }));
+    }, ms);
+  });
+  return Promise.race([work(deadline), expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs a read, and once more if it fails: just after a reconnection the first
+ * requests may time out while the server's JetStream recovers. Reads are idempotent.
+ */
+async function readTwice(read) {
+  try {
+    return await read();
+  } catch {
+    return read();
+  }
+}
+
+/** Whether the subject filter `filter` captures every subject below `prefix`. */
+function captures(filter, prefix) {
+  const wanted = `${prefix}.>`.split('.');
+  const tokens = filter.split('.');
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] === '>') return true;
+    if (i >= wanted.length || wanted[i] === '>' || (tokens[i] !== '*' && tokens[i] !== wanted[i])) return false;
+  }
+  return tokens.length === wanted.length;
+}
+
+/** Messages given one after another, as the core's record checks take them. */
+function concatenate(chunks) {
+  const utf8 = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+  const ends = new Uint32Array(chunks.length);
+  let end = 0;
+  chunks.forEach((chunk, i) => {
+    utf8.set(chunk, end);
+    end += chunk.length;
+    ends[i] = end;
+  });
+  return { utf8, ends };
+}
+
+/** Checks messages of one actor with the core; frees the wasm result. */
+function checkMessages(chunks, actorId, fromVersion) {
+  const { utf8, ends } = concatenate(chunks);
+  const checked = core.checkMessages(utf8, ends, actorId, fromVersion);
+  const { events, lastVersion, failed, errors } = checked;
+  checked.free();
+  return { events, lastVersion, failed, errors };
+}
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+
+function checkOptions(options) {
+  if (typeof options !== 'object' || options === null) {
+    throw new ValidationError('options must be an object', { field: 'options' });
+  }
+  const { servers, connection, stream = 'AETHER_EVENTS', subjectPrefix = 'aether.events', snapshotBucket = 'AETHER_SNAPSHOTS' } = options;
+  const serverList = servers === undefined ? [] : [servers].flat();
+  if (serverList.some((server) => typeof server !== 'string' || server === '')) {
+    throw new ValidationError('servers must be a URL or an array of URLs', { field: 'servers' });
+  }
+  if (!connection && serverList.length === 0) {
+    throw new ValidationError('give servers, or an open connection', { field: 'servers' });
+  }
+  if (typeof stream !== 'string' || !NAME.test(stream)) {
+    throw new ValidationError('stream must be a name of letters, digits, - and _', { field: 'stream' });
+  }
+  if (typeof subjectPrefix !== 'string' || !SUBJECT.test(subjectPrefix)) {
+    throw new ValidationError('subjectPrefix must be a subject without wildcards, e.g. "aether.events"', { field: 'subjectPrefix' });
+  }
+  if (typeof snapshotBucket !== 'string' || !NAME.test(snapshotBucket)) {
+    throw new ValidationError('snapshotBucket must be a name of letters, digits, - and _', { field: 'snapshotBucket' });
+  }
+  return { servers: serverList, connection, stream, subjectPrefix, snapshotBucket };
+}
+
+/**
+ * Opens an EventStore on JetStream with the NATS client that `loadClient(servers)`
+ * provides: `{ connect, jetstream, jetstreamManager, StorageType, Kvm }`.
+ */
+export async function openJetStreamWith(options, loadClient) {
+  const settings = checkOptions(options);
+  const client = await loadClient(settings.servers);
+  let connection = settings.connection;
+  const ownsConnection = !connection;
+  if (ownsConnection) {
+    try {
+      connection = await client.connect({
+        servers: settings.servers,
+        name: 'aether-eventstore',
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        timeout: REQUEST_TIMEOUT_MS,
+      });
+    } catch (error) {
+      throw storageError(`cannot connect to NATS at ${settings.servers.join(', ')}`, error);
+    }
+  }
+  try {
+    const manager = await client.jetstreamManager(connection, { timeout: REQUEST_TIMEOUT_MS });
+    await ensureStream(manager, settings, client.StorageType);
+    const snapshots = await new client.Kvm(connection).create(settings.snapshotBucket, { history: 1 });
+    const js = client.jetstream(connection, { timeout: REQUEST_TIMEOUT_MS });
+    return storeOver(new JetStreamBackend({ ...settings, connection, ownsConnection, js, manager, snapshots }));
+  } catch (error) {
+    if (ownsConnection) await connection.close().catch(() => {});
+    throw storageError(`cannot set up JetStream stream "${settings.stream}"`, error);
+  }
+}
+
+/** Creates the stream if missing; an existing one must capture the prefix's subjects. */
+async function ensureStream(manager, { stream, subjectPrefix }, StorageType) {
+  let info;
+  try {
+    info = await manager.streams.info(stream);
+  } catch (error) {
+    if (error?.code !== STREAM_NOT_FOUND && error?.name !== 'StreamNotFoundError') throw error;
+    await manager.streams.add({ name: stream, subjects: [`${subjectPrefix}.>`], storage: StorageType.File });
+    return;
+  }
+  if (!(info.config.subjects ?? []).some((filter) => captures(filter, subjectPrefix))) {
+    throw new StorageError(
+      `the existing stream "${stream}" captures ${JSON.stringify(info.config.subjects)}, not "${subjectPrefix}.>"`,
+      { cause: new Error('stream subjects do not match') },
+    );
+  }
+}
+
+class JetStreamBackend {
+  /** Own commits are heard from the stream, like everyone else's, in stream order. */
+  deliversAllCommits = true;
+  onCommitted = null;
+  #settings;
+  /** @type {Map<string, { version: number, sequence: number }>} each actor's latest version and its message's stream sequence, as last seen: only an expectation for the next publish, which the server checks */
+  #latest = new Map();
+  /** @type {Promise<void> | null} the live consumer behind subscribe, once asked for */
+  #watching = null;
+  #live = null;
+
+  constructor(settings) {
+    this.#settings = settings;
+  }
+
+  #subject(actorId) {
+    return `${this.#settings.subjectPrefix}.${core.encodeActorToken(actorId)}`;
+  }
+
+  /** Every message on `subject`, in stream order, through an ordered consumer. */
+  async #readSubject(subject) {
+    const { js, stream } = this.#settings;
+    const consumer = await js.consumers.get(stream, { filter_subjects: subject });
+    const { num_pending: pending } = await consumer.info();
+    const messages = [];
+    if (pending === 0) return messages;
+    for await (const message of await consumer.fetch({ max_messages: pending, expires: REQUEST_TIMEOUT_MS })) {
+      messages.push({ sequence: message.seq, data: message.data });
+      if (message.info.pending === 0 || messages.length >= pending) break;
+    }
+    return messages;
+  }
+
+  /**
+   * The actor's latest version and the stream sequence of its last message, from
+   * the server, with that message's body (empty when the actor has none).
+   */
+  async #fetchLatest(actorId) {
+    const { manager, stream } = this.#settings;
+    const last = await manager.streams.getMessage(stream, { last_by_subj: this.#subject(actorId) });
+    if (!last) {
+      this.#latest.set(actorId, { version: 0, sequence: 0 });
+      return { version: 0, sequence: 0, body: new Uint8Array(0) };
+    }
+    const checked = checkMessages([last.data], actorId, Infinity);
+    // A last message that cannot be decoded: the latest version is that of the last one that can.
+    const version = checked.failed.length === 0 ? checked.lastVersion : (await this.#read(actorId, Infinity)).lastVersion;
+    this.#latest.set(actorId, { version, sequence: last.seq });
+    return { version, sequence: last.seq, body: last.data };
+  }
+
+  async #read(actorId, fromVersion) {
+    let subject;
+    try {
+      subject = this.#subject(actorId);
+    } catch {
+      return { events: '[]', errors: [], lastVersion: 0 }; // an id that cannot be a subject has no events
+    }
+    const messages = await this.#readSubject(subject);
+    const checked = checkMessages(messages.map((message) => message.data), actorId, fromVersion);
+    if (messages.length > 0) this.#latest.set(actorId, { version: checked.lastVersion, sequence: messages.at(-1).sequence });
+    const errors = Array.from(checked.failed, (index, i) => ({
+      sequenceNumber: messages[index].sequence,
+      rawData: new Uint8Array(messages[index].data), // a copy, not a view of the client's buffer
+      error: checked.errors[i],
+    }));
+    return { events: checked.events, errors, lastVersion: checked.lastVersion };
+  }
+
+  async getEventsWithErrors(actorId, fromVersion) {
+    try {
+      const { events, errors } = await readTwice(() => this.#read(actorId, fromVersion));
+      return { events, errors };
+    } catch (error) {
+      throw storageError(`reading from JetStream stream "${this.#settings.stream}" failed`, error);
+    }
+  }
+
+  async getEvents(actorId, fromVersion) {
+    return (await this.getEventsWithErrors(actorId, fromVersion)).events;
+  }
+
+  async getLatestVersion(actorId) {
+    try {
+      this.#subject(actorId);
+    } catch {
+      return 0;
+    }
+    try {
+      return (await readTwice(() => this.#fetchLatest(actorId))).version;
+    } catch (error) {
+      throw storageError(`reading from JetStream stream "${this.#settings.stream}" failed`, error);
+    }
+  }
+
+  saveEvent(json) {
+    return this.#save(core.prepareEvent(json), false);
+  }
+
+  saveEvents(json) {
+    return this.#save(core.prepareEvents(json), true);
+  }
+
+  async #save(prepared, batch) {
+    const events = { ids: prepared.ids, actorIds: prepared.actorIds, versions: prepared.versions, utf8: prepared.utf8 };
+    prepared.free();
+    const other = events.actorIds.findIndex((actorId) => actorId !== events.actorIds[0]);
+    if (other > 0) {
+      throw new ValidationError(
+        `[${other}].actorId is another actor than [0].actorId: JetStream stores one actor's events atomically, so save each actor's events in a saveEvents call of its own`,
+        { field: `[${other}].actorId` },
+      );
+    }
+    const subject = this.#subject(events.actorIds[0]);
+    return withDeadline((deadline) => this.#publish(subject, events, batch, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
+  }
+
+  /** The version rule of the core, against the actor's latest version as known. */
+  #admit(events, latestVersion) {
+    const ledger = new core.VersionLedger();
+    try {
+      ledger.observe(events.actorIds[0], latestVersion);
+      ledger.admit(events.actorIds, events.versions);
+    } finally {
+      ledger.free();
+    }
+  }
+
+  async #publish(subject, events, batch, deadline) {
+    const { js, stream } = this.#settings;
+    const actorId = events.actorIds[0];
+    const body = batch ? encoder.encode(`[${decoder.decode(events.utf8)}]`) : events.utf8;
+    const stored = batch ? `[${decoder.decode(events.utf8)}]` : decoder.decode(events.utf8);
+    const msgID = batch ? `${events.ids[0]}+${events.ids.length}` : events.ids[0];
+    await this.#watching;
+    try {
+      let expected = this.#latest.get(actorId) ?? (await this.#fetchLatest(actorId));
+      for (;;) {
+        try {
+          this.#admit(events, expected.version);
+        } catch {
+          // The conflict may rest on an old expectation: decide it on the server's latest,
+          // where this save may already be, as the last message, if it is a retry.
+          expected = await this.#fetchLatest(actorId);
+          const retry = this.#asRetry(expected.body, events, batch);
+          if (retry !== undefined) return retry;
+          this.#admit(events, expected.version);
+        }
+        if (deadline.passed) throw new Error('the save ran out of time');
+        try {
+          const ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
+          if (ack.duplicate) {
+            const original = await this.#settings.manager.streams.getMessage(stream, { seq: ack.seq });
+            return this.#asRetry(original?.data ?? new Uint8Array(0), events, batch) ?? this.#idTaken(events, batch);
+          }
+          this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
+          return stored;
+        } catch (error) {
+          if (error?.code !== WRONG_LAST_SEQUENCE && error?.api_error?.err_code !== WRONG_LAST_SEQUENCE) throw error;
+          expected = await this.#fetchLatest(actorId); // another client wrote first: look again
+        }
+      }
+    } catch (error) {
+      if (error instanceof ValidationError || error?.code === 'VERSION_CONFLICT') throw error;
+      throw storageError(`saving to JetStream stream "${stream}" failed; the save may be retried with the same event ids`, error);
+    }
+  }
+
+  /**
+   * The stored events if the message body `stored` holds this very save (a retry):
+   * its JSON as the save returns it; a ValidationError if it holds another event
+   * with the save's id; `undefined` if it is unrelated.
+   */
+  #asRetry(stored, events, batch) {
+    switch (core.compareRetry(stored, events.utf8)) {
+      case 'same':
+        return decoder.decode(stored);
+      case 'id-taken':
+        return this.#idTaken(events, batch);
+      default:
+        return undefined;
+    }
+  }
+
+  #idTaken(events, batch) {
+    const field = batch ? '[0].id' : 'id';
+    throw new ValidationError(`${field} ${JSON.stringify(events.ids[0])} is already stored for another event`, { field });
+  }
+
+  async saveSnapshot(json) {
+    const prepared = core.prepareSnapshot(json);
+    const { json: stored, actorId, version } = prepared;
+    prepared.free();
+    const key = `${core.encodeActorToken(actorId)}.${version}`;
+    try {
+      await this.#settings.snapshots.put(key, encoder.encode(stored));
+    } catch (error) {
+      throw storageError(`saving a snapshot to bucket "${this.#settings.snapshotBucket}" failed`, error);
+    }
+    return stored;
+  }
+
+  /** The highest-version snapshot that can be decoded; a damaged one is passed over for the one before it. */
+  async getLatestSnapshot(actorId) {
+    let token;
+    try {
+      token = core.encodeActorToken(actorId);
+    } catch {
+      return undefined;
+    }
+    return readTwice(() => this.#latestSnapshot(token));
+  }
+
+  async #latestSnapshot(token) {
+    try {
+      const { snapshots } = this.#settings;
+      const versions = [];
+      for await (const key of await snapshots.keys(`${token}.*`)) versions.push(Number(key.slice(token.length + 1)));
+      for (const version of versions.sort((a, b) => b - a)) {
+        const entry = await snapshots.get(`${token}.${version}`);
+        if (entry?.operation === 'PUT' && core.checkSnapshotRecord(entry.value) === undefined) return decoder.decode(entry.value);
+      }
+      return undefined;
+    } catch (error) {
+      throw storageError(`reading bucket "${this.#settings.snapshotBucket}" failed`, error);
+    }
+  }
+
+  /** Starts hearing every message stored from now on, from any client, in stream order. */
+  watch() {
+    if (this.#watching) return;
+    const { js, manager, stream, subjectPrefix } = this.#settings;
+    this.#watching = (async () => {
+      const info = await manager.streams.info(stream);
+      const consumer = await js.consumers.get(stream, { filter_subjects: `${subjectPrefix}.>`, opt_start_seq: info.state.last_seq + 1 });
+      this.#live = await consumer.consume();
+      (async () => {
+        for await (const message of this.#live) this.#deliver(message);
+      })().catch(() => {});
+    })().catch((error) => {
+      this.#watching = null;
+      console.error('aether-eventstore: cannot listen to the JetStream stream', error);
+    });
+  }
+
+  #deliver(message) {
+    const actorId = core.decodeActorToken(message.subject.slice(this.#settings.subjectPrefix.length + 1));
+    if (actorId === undefined) return;
+    const checked = checkMessages([message.data], actorId, -Infinity);
+    if (checked.failed.length === 0) this.onCommitted?.(checked.events);
+  }
+
+  async close() {
+    await this.#watching;
+    await this.#live?.close();
+    if (this.#settings.ownsConnection) await this.#settings.connection.drain();
+  }
+}

@@ -1,0 +1,21 @@
+// Loads the optional NATS client packages, saying how to install them if missing.
+
+import { StorageError } from 'aether-eventstore';
+
+const PACKAGES = '@nats-io/nats-core @nats-io/jetstream @nats-io/kv (and @nats-io/transport-node in Node.js)';
+
+/** The client functions the backend needs, with `loadConnect()` choosing the transport. */
+export async function loadNats(loadConnect) {
+  try {
+    const [jetstream, kv, connect] = await Promise.all([import('@nats-io/jetstream'), import('@nats-io/kv'), loadConnect()]);
+    return {
+      connect,
+      jetstream: jetstream.jetstream,
+      jetstreamManager: jetstream.jetstreamManager,
+      StorageType: jetstream.StorageType,
+      Kvm: kv.Kvm,
+    };
+  } catch (error) {
+    throw new StorageError(`the NATS client is missing: npm install ${PACKAGES}`, { cause: error });
+  }
+}

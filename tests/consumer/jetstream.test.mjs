@@ -1,0 +1,275 @@
+// The JetStream store against a real nats-server (started here on loopback
+// ports with a temporary store directory): the shared behaviour, then what
+// JetStream adds: the subject layout, atomic batches, idempotent retries, the
+// version rule across processes, undecodable messages and a server restart.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as api from 'aether-eventstore';
+import { openJetStream } from 'aether-eventstore/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager, jetstream } from '@nats-io/jetstream';
+import defineBehaviourTests from './behaviour.cjs';
+
+const { EventStore, StorageError, ValidationError, VersionConflictError } = api;
+const { startNats } = await import(pathToFileURL(join(process.env.AETHER_REPO ?? process.cwd(), 'tests', 'nats', 'server.mjs')));
+
+let server;
+let shared; // one connection for the many stores of the shared behaviour tests
+let streams = 0;
+
+before(async () => {
+  server = await startNats();
+  shared = await connect({ servers: server.url });
+});
+
+after(async () => {
+  await shared?.close();
+  await server?.close();
+});
+
+/** Names of a fresh stream, subject prefix and snapshot bucket. */
+function fresh() {
+  const n = ++streams;
+  return { stream: `TEST_${n}`, subjectPrefix: `test${n}.events`, snapshotBucket: `TEST_${n}_SNAPSHOTS` };
+}
+
+const event = (actorId, version, extra = {}) => ({ eventType: 'Happened', actorId, version, data: { n: version }, ...extra });
+const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every raw message of a stream, as a plain client sees it. */
+async function rawMessages(stream) {
+  const jsm = await jetstreamManager(shared);
+  const { state } = await jsm.streams.info(stream);
+  const messages = [];
+  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+    const message = await jsm.streams.getMessage(stream, { seq });
+    if (message) messages.push({ seq, subject: message.subject, body: message.string(), headers: message.header });
+  }
+  return messages;
+}
+
+defineBehaviourTests(api, 'jetstream', () => openJetStream({ connection: shared, ...fresh() }), {
+  multiActorBatches: false,
+  settleMs: 300,
+});
+
+describe('jetstream: opening', () => {
+  test('creates the stream with file storage on <prefix>.>, and the snapshot bucket', async () => {
+    const names = fresh();
+    const store = await openJetStream({ servers: server.url, ...names });
+    assert.ok(store instanceof EventStore);
+    const jsm = await jetstreamManager(shared);
+    const info = await jsm.streams.info(names.stream);
+    assert.deepEqual(info.config.subjects, [`${names.subjectPrefix}.>`]);
+    assert.equal(info.config.storage, 'file');
+    assert.ok(await jsm.streams.info(`KV_${names.snapshotBucket}`));
+    await store.close();
+  });
+
+  test('the default names', async () => {
+    const store = await openJetStream({ servers: server.url });
+    const jsm = await jetstreamManager(shared);
+    assert.deepEqual((await jsm.streams.info('AETHER_EVENTS')).config.subjects, ['aether.events.>']);
+    assert.ok(await jsm.streams.info('KV_AETHER_SNAPSHOTS'));
+    await store.close();
+  });
+
+  test('an existing stream that does not capture the subjects is a StorageError', async () => {
+    const names = fresh();
+    const jsm = await jetstreamManager(shared);
+    await jsm.streams.add({ name: names.stream, subjects: ['elsewhere.>'] });
+    await assert.rejects(openJetStream({ connection: shared, ...names }), (error) => error instanceof StorageError && /captures/.test(error.message));
+  });
+
+  test('no server at open is a StorageError with the client\'s error as cause', async () => {
+    await assert.rejects(openJetStream({ servers: 'nats://127.0.0.1:1' }), (error) => {
+      assert.ok(error instanceof StorageError);
+      assert.ok(error.cause instanceof Error);
+      return true;
+    });
+  });
+
+  test('bad options are ValidationErrors', async () => {
+    const cases = [
+      [{}, 'servers'],
+      [{ servers: 5 }, 'servers'],
+      [{ servers: server.url, stream: 'a.b' }, 'stream'],
+      [{ servers: server.url, subjectPrefix: 'a.*' }, 'subjectPrefix'],
+      [{ servers: server.url, snapshotBucket: 'a b' }, 'snapshotBucket'],
+    ];
+    for (const [options, field] of cases) {
+      await assert.rejects(openJetStream(options), (error) => error instanceof ValidationError && error.field === field);
+    }
+  });
+
+  test('a given connection is left open by close', async () => {
+    const connection = await connect({ servers: server.url });
+    const store = await openJetStream({ connection, ...fresh() });
+    await store.saveEvent(event('a', 1));
+    await store.close();
+    assert.equal(connection.isClosed(), false);
+    await connection.close();
+  });
+});
+
+describe('jetstream: layout', () => {
+  test('one message per event on the actor\'s subject, a batch as one message, Nats-Msg-Id from the event id', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const single = await store.saveEvent(event('order.7 ü', 1, { id: 'event-1' }));
+    const batch = await store.saveEvents([event('order.7 ü', 2), event('order.7 ü', 3)]);
+    const messages = await rawMessages(names.stream);
+    assert.equal(messages.length, 2);
+    assert.equal(messages[0].subject, `${names.subjectPrefix}.order=2E7=20=C3=BC`);
+    assert.deepEqual(JSON.parse(messages[0].body), single);
+    assert.equal(messages[0].headers.get('Nats-Msg-Id'), 'event-1');
+    assert.deepEqual(JSON.parse(messages[1].body), batch);
+    assert.equal(messages[1].headers.get('Nats-Msg-Id'), `${batch[0].id}+2`);
+    assert.deepEqual(await store.getEvents('order.7 ü'), [single, ...batch]);
+  });
+
+  test('a batch of several actors is a ValidationError naming the first event of a second actor, and stores nothing', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    await assert.rejects(store.saveEvents([event('a', 1), event('a', 2), event('b', 1)]), (error) => {
+      assert.ok(error instanceof ValidationError);
+      assert.equal(error.field, '[2].actorId');
+      assert.match(error.message, /atomically/);
+      return true;
+    });
+    assert.deepEqual(await rawMessages(names.stream), []);
+  });
+
+  test('an actor id too long for a subject is a ValidationError', async () => {
+    const store = await openJetStream({ connection: shared, ...fresh() });
+    await assert.rejects(store.saveEvent(event('x'.repeat(2000), 1)), (error) => error instanceof ValidationError && error.field === 'actorId');
+    assert.equal(await store.getLatestVersion('x'.repeat(2000)), 0);
+  });
+});
+
+describe('jetstream: retries and the version rule', () => {
+  test('a retried save with the same id resolves with the stored event, once; another event with that id is refused', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const first = await store.saveEvent(event('a', 1, { id: 'fixed-id', data: { amount: 5 } }));
+    const other = await openJetStream({ connection: shared, ...names }); // another client that never saw it
+    const retried = await other.saveEvent(event('a', 1, { id: 'fixed-id', data: { amount: 5 } }));
+    assert.deepEqual(retried, first);
+    await assert.rejects(other.saveEvent(event('a', 2, { id: 'fixed-id', data: { amount: 6 } })), (error) => {
+      assert.ok(error instanceof ValidationError);
+      assert.equal(error.field, 'id');
+      return true;
+    });
+    assert.equal((await rawMessages(names.stream)).length, 1);
+  });
+
+  test('two clients can never both store a version; the loser learns the server\'s version', async () => {
+    const names = fresh();
+    const [left, right] = [await openJetStream({ servers: server.url, ...names }), await openJetStream({ servers: server.url, ...names })];
+    for (let version = 1; version <= 30; version++) {
+      const outcomes = await Promise.allSettled([left.saveEvent(event('race', version)), right.saveEvent(event('race', version))]);
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `round ${version}`);
+      const loser = outcomes.find((o) => o.status === 'rejected').reason;
+      assert.ok(loser instanceof VersionConflictError, String(loser));
+      assert.equal(loser.currentVersion, version);
+    }
+    await Promise.all([left.close(), right.close()]);
+  });
+
+  test('two Node.js processes racing for the same versions: exactly one wins each of 200', async () => {
+    const names = fresh();
+    const worker = join(import.meta.dirname, 'jetstream-race-worker.mjs');
+    const run = (name) => promisify(execFile)(process.execPath, [worker, server.url, names.stream, names.subjectPrefix, name, '200']);
+    const [left, right] = (await Promise.all([run('left'), run('right')])).map(({ stdout }) => JSON.parse(stdout));
+    const winners = [...left.won, ...right.won].sort((a, b) => a - b);
+    assert.deepEqual(winners, Array.from({ length: 200 }, (_, i) => i + 1));
+    const conflicts = [...left.conflicts, ...right.conflicts];
+    for (const [attempted, current] of conflicts) assert.ok(current >= attempted);
+    const store = await openJetStream({ connection: shared, ...names });
+    const stored = new Map((await store.getEvents('race')).map((e) => [e.version, e.data.worker]));
+    for (const version of left.won) assert.equal(stored.get(version), 'left');
+    for (const version of right.won) assert.equal(stored.get(version), 'right');
+    console.log(`# jetstream race: left won ${left.won.length}, right won ${right.won.length}, ${conflicts.length} conflicts`);
+  });
+
+  test('subscribers hear every client\'s events, in stream order', async () => {
+    const names = fresh();
+    const [listener, writer] = [await openJetStream({ servers: server.url, ...names }), await openJetStream({ servers: server.url, ...names })];
+    const heard = [];
+    listener.subscribe((n) => heard.push([n.event.actorId, n.event.version]));
+    await settle(100);
+    await writer.saveEvent(event('a', 1));
+    await listener.saveEvent(event('b', 1));
+    await writer.saveEvents([event('a', 2), event('a', 3)]);
+    await settle();
+    assert.deepEqual(heard, [['a', 1], ['b', 1], ['a', 2], ['a', 3]]);
+    await Promise.all([listener.close(), writer.close()]);
+  });
+});
+
+describe('jetstream: damaged data and failures', () => {
+  test('a message that cannot be decoded is reported with its stream sequence and bytes', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    await store.saveEvent(event('a', 1));
+    const js = jetstream(shared);
+    const garbage = new TextEncoder().encode('not an event at all');
+    const ack = await js.publish(`${names.subjectPrefix}.a`, garbage);
+    await store.saveEvent(event('a', 2));
+    assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 2]);
+    const result = await store.getEventsWithErrors('a', 2);
+    assert.deepEqual(result.events.map((e) => e.version), [2]);
+    assert.equal(result.errors.length, 1, 'reported whatever fromVersion is');
+    assert.equal(result.errors[0].sequenceNumber, ack.seq);
+    assert.deepEqual(result.errors[0].rawData, garbage);
+    assert.match(result.errors[0].error, /not a valid event/);
+    assert.equal(result.hasErrors(), true);
+  });
+
+  test('the server restarted mid-burst: no acknowledged event lost, StorageError for the rest, then normal service', async () => {
+    const restartable = await startNats();
+    try {
+      const names = fresh();
+      const store = await openJetStream({ servers: restartable.url, ...names });
+      const outcomes = [];
+      let version = 1;
+      let serverBackAt = Infinity;
+      // Saves one after another until two seconds after the server is back.
+      const burst = (async () => {
+        while (Date.now() < serverBackAt + 2000) {
+          try {
+            await store.saveEvent(event('burst', version, { id: `burst-${version}` }));
+            outcomes.push(['stored', version]);
+            version += 1;
+          } catch (error) {
+            outcomes.push([error instanceof StorageError ? 'storage-error' : error.name, version]);
+            if (!(error instanceof StorageError)) throw error;
+          }
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await restartable.stop('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await restartable.start();
+      serverBackAt = Date.now();
+      await burst;
+      const stored = outcomes.filter(([outcome]) => outcome === 'stored').map(([, v]) => v);
+      const failed = outcomes.filter(([outcome]) => outcome !== 'stored');
+      assert.ok(failed.every(([outcome]) => outcome === 'storage-error'), JSON.stringify(failed));
+      const events = await store.getEvents('burst');
+      const onServer = new Set(events.map((e) => e.version));
+      for (const v of stored) assert.ok(onServer.has(v), `acknowledged version ${v} was lost`);
+      assert.deepEqual(events.map((e) => e.version), Array.from({ length: events.length }, (_, i) => i + 1));
+      const next = (await store.getLatestVersion('burst')) + 1;
+      assert.equal((await store.saveEvent(event('burst', next))).version, next, 'normal service after the restart');
+      console.log(`# jetstream restart: ${stored.length} acknowledged, all kept; ${failed.length} StorageError while the server was down`);
+      await store.close();
+    } finally {
+      await restartable.close();
+    }
+  });
+});
