@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMemoryBench } from './memory.mjs';
 import { runBrowserBench } from './browser.mjs';
+import { runJetStreamBench } from './jetstream.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tiny = process.argv.includes('--tiny');
@@ -17,10 +18,12 @@ const plan = tiny
   ? {
       memory: { sizes: [1000, 2000, 4000], readSize: 2000, batchEvents: 2000, latestCalls: 2000 },
       browser: { sequential: 20, concurrent: 100, batch: 100, read: 500, open: 2000, repeat: 1 },
+      jetstream: { sequential: 20, concurrent: 50, readActors: 2, readEach: 50 },
     }
   : {
       memory: { sizes: [10_000, 100_000, 1_000_000], readSize: 100_000, batchEvents: 100_000, latestCalls: 100_000 },
       browser: { sequential: 300, concurrent: 1000, batch: 1000, read: 10_000, open: 100_000, repeat: 5 },
+      jetstream: { sequential: 2000, concurrent: 2000, readActors: 10, readEach: 1000 },
     };
 
 const AETHER = 'aether-eventstore';
@@ -47,6 +50,9 @@ printTable(memory);
 console.log();
 const browser = await runBrowserBench(plan.browser);
 printTable(browser);
+console.log();
+const natsRows = await runJetStreamBench(plan.jetstream);
+printTable(natsRows);
 console.log();
 const sizes = packageSize();
 console.log('| file | bytes | gzip |\n| --- | ---: | ---: |');

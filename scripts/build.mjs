@@ -59,7 +59,16 @@ const resolveGlue = {
   },
 };
 
-const common = { bundle: true, plugins: [resolveGlue], target: 'es2022', legalComments: 'none', logLevel: 'warning' };
+const common = {
+  bundle: true,
+  plugins: [resolveGlue],
+  target: 'es2022',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Smaller, with names kept for readable stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+};
 await esbuild.build({
   ...common,
   entryPoints: [join(template, 'src', 'entry-web.js')],

@@ -13,6 +13,7 @@ import {
   prepareSnapshot,
 } from '#wasm';
 import { abortQuietly, committed, findWithCursor, request, storageError } from './idb.js';
+import { concatenate } from './records.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
 export const LAYOUT_VERSION = 1;
@@ -183,6 +184,24 @@ export class IndexedDbBackend {
     }
   }
 
+  /**
+   * Runs `write(transaction)` in a readwrite transaction on `store` and resolves
+   * once it has committed; if `write` throws, the transaction is aborted and
+   * nothing of it is stored.
+   */
+  async #write(store, write) {
+    const transaction = await this.#transaction([store], 'readwrite');
+    const done = committed(transaction);
+    try {
+      await write(transaction);
+    } catch (error) {
+      abortQuietly(transaction);
+      await done.catch(() => {});
+      throw error;
+    }
+    await done;
+  }
+
   #actorRange(actorId, fromVersion = -Infinity) {
     return this.#KeyRange.bound([actorId, fromVersion], [actorId, Infinity]);
   }
@@ -227,16 +246,7 @@ export class IndexedDbBackend {
    */
   async #commit(group) {
     try {
-      const transaction = await this.#transaction([EVENTS], 'readwrite');
-      const done = committed(transaction);
-      try {
-        await this.#admitAndWrite(transaction, group);
-      } catch (error) {
-        abortQuietly(transaction);
-        await done.catch(() => {});
-        throw error;
-      }
-      await done;
+      await this.#write(EVENTS, (transaction) => this.#admitAndWrite(transaction, group));
     } catch (error) {
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
@@ -292,14 +302,7 @@ export class IndexedDbBackend {
     }
     // The core checks every record in one call, given their payloads one after another.
     const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
-    const utf8 = new Uint8Array(payloads.reduce((total, bytes) => total + bytes.length, 0));
-    const ends = new Uint32Array(payloads.length);
-    let end = 0;
-    payloads.forEach((bytes, i) => {
-      utf8.set(bytes, end);
-      end += bytes.length;
-      ends[i] = end;
-    });
+    const { utf8, ends } = concatenate(payloads);
     const versions = Float64Array.from(records, (record) => Number(record?.version));
     const checked = checkEventRecords(utf8, ends, actorId, versions);
     const { events, failed, errors: problems } = checked;
@@ -332,20 +335,13 @@ export class IndexedDbBackend {
   async saveSnapshot(json) {
     const snapshot = unwrapSnapshot(prepareSnapshot(json));
     try {
-      const transaction = await this.#transaction([SNAPSHOTS], 'readwrite');
-      const done = committed(transaction);
-      try {
+      await this.#write(SNAPSHOTS, (transaction) =>
         transaction.objectStore(SNAPSHOTS).put({
           actorId: snapshot.actorId,
           version: snapshot.version,
           snapshot: encoder.encode(snapshot.json),
-        });
-      } catch (error) {
-        abortQuietly(transaction);
-        await done.catch(() => {});
-        throw error;
-      }
-      await done;
+        }),
+      );
     } catch (error) {
       throw storageError(`saving a snapshot to IndexedDB database "${this.#name}" failed`, error);
     }

@@ -10,7 +10,7 @@
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 
-const { storeOver, storageError, core } = EventStore[Symbol.for('aether-eventstore.internals')];
+const { storeOver, storageError, concatenate, core } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How long one request to the server may take before it fails. */
 export const REQUEST_TIMEOUT_MS = 5000;
@@ -60,19 +60,6 @@ function captures(filter, prefix) {
     if (i >= wanted.length || wanted[i] === '>' || (tokens[i] !== '*' && tokens[i] !== wanted[i])) return false;
   }
   return tokens.length === wanted.length;
-}
-
-/** Messages given one after another, as the core's record checks take them. */
-function concatenate(chunks) {
-  const utf8 = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
-  const ends = new Uint32Array(chunks.length);
-  let end = 0;
-  chunks.forEach((chunk, i) => {
-    utf8.set(chunk, end);
-    end += chunk.length;
-    ends[i] = end;
-  });
-  return { utf8, ends };
 }
 
 /** Checks messages of one actor with the core; frees the wasm result. */
