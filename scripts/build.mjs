@@ -66,11 +66,13 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   // Smaller, with names kept for readable stack traces.
-  minifyWhitespace: true,
   minifySyntax: true,
 };
+/** What browsers download: on one line as well (Node.js builds keep theirs, for stack traces). */
+const browserOnly = { minifyWhitespace: true };
 await esbuild.build({
   ...common,
+  ...browserOnly,
   entryPoints: [join(template, 'src', 'entry-web.js')],
   outfile: join(out, 'index.js'),
   format: 'esm',
@@ -91,6 +93,7 @@ await esbuild.build({
 const jetstream = { ...common, external: ['aether-eventstore', '@nats-io/*'] };
 await esbuild.build({
   ...jetstream,
+  ...browserOnly,
   entryPoints: [join(template, 'src', 'jetstream-web.js')],
   outfile: join(out, 'jetstream.js'),
   format: 'esm',

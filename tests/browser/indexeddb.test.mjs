@@ -237,3 +237,105 @@ test('chromium: a tab closed in the middle of a burst leaves only whole committe
   survivor.errors.length = 0;
   await closeTabs([survivor]);
 });
+
+test('chromium: another tab upgrading, then deleting, the database: the store steps aside and reports it', async () => {
+  const [tab, other] = await openTabs(2);
+  const name = databaseName();
+  await tab.evaluate(async (name) => {
+    window.store = await window.aether.EventStore.openIndexedDb(name);
+    await window.store.saveEvent({ eventType: 'Added', actorId: 'list', version: 1, data: {} });
+  }, name);
+  // The other tab upgrades the layout; the store must not block it.
+  await other.evaluate(
+    (name) =>
+      new Promise((resolve, reject) => {
+        const request = indexedDB.open(name, 2);
+        request.onsuccess = () => {
+          request.result.close();
+          resolve();
+        };
+        request.onerror = () => reject(request.error);
+        request.onblocked = () => reject(new Error('the store blocked the upgrade'));
+      }),
+    name,
+  );
+  const afterUpgrade = await tab.evaluate(() =>
+    window.store.getEvents('list').then(
+      () => 'resolved',
+      (error) => [error.name, error.cause?.name],
+    ),
+  );
+  assert.deepEqual(afterUpgrade, ['StorageError', 'VersionError']);
+  // Deleting the database is not blocked either, and the store then starts afresh.
+  await other.evaluate(
+    (name) =>
+      new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase(name);
+        request.onsuccess = resolve;
+        request.onerror = () => reject(request.error);
+        request.onblocked = () => reject(new Error('the store blocked the deletion'));
+      }),
+    name,
+  );
+  const afterDelete = await tab.evaluate(async () => {
+    const versions = [await window.store.getLatestVersion('list')];
+    await window.store.saveEvent({ eventType: 'Added', actorId: 'list', version: 1, data: {} });
+    versions.push(await window.store.getLatestVersion('list'));
+    await window.store.close();
+    return versions;
+  });
+  assert.deepEqual(afterDelete, [0, 1]);
+  await closeTabs([tab, other]);
+});
+
+test('chromium: quota exceeded in the middle of a burst: whole saves only, StorageError with the DOMException', async () => {
+  const [tab] = await openTabs(1);
+  const outcome = await tab.evaluate(async (name) => {
+    // A wrapping factory over the real one: after 150 records, every add fails as a full disk would.
+    let adds = 0;
+    const bind = (target, overrides) =>
+      new Proxy(target, {
+        get(object, key) {
+          if (key in overrides) return overrides[key];
+          const value = Reflect.get(object, key, object);
+          return typeof value === 'function' ? value.bind(object) : value;
+        },
+        set: (object, key, value) => Reflect.set(object, key, value, object),
+      });
+    const wrapStore = (store) =>
+      bind(store, {
+        add(...args) {
+          if (++adds > 150) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+          return store.add(...args);
+        },
+      });
+    const wrapTransaction = (tx) => bind(tx, { objectStore: (storeName) => wrapStore(tx.objectStore(storeName)) });
+    const wrapDatabase = (db) => bind(db, { transaction: (...args) => wrapTransaction(db.transaction(...args)) });
+    const factory = bind(indexedDB, {
+      open(...args) {
+        const request = indexedDB.open(...args);
+        return bind(request, {
+          get result() {
+            return wrapDatabase(request.result);
+          },
+        });
+      },
+    });
+    const store = await window.aether.EventStore.openIndexedDb(name, { indexedDB: factory });
+    const batches = [];
+    for (let batch = 0; batch < 40; batch++) {
+      const events = Array.from({ length: 10 }, (_, i) => ({ eventType: 'Part', actorId: 'burst', version: batch * 10 + i + 1, data: { batch } }));
+      batches.push(store.saveEvents(events).then(() => 'stored', (error) => `${error.name}/${error.cause?.name}`));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const results = await Promise.all(batches);
+    const versions = (await store.getEvents('burst')).map((event) => event.version);
+    await store.close();
+    return { results, versions };
+  }, databaseName());
+  const stored = outcome.results.filter((result) => result === 'stored').length;
+  assert.ok(stored >= 1 && stored < 40, `${stored} batches stored`);
+  assert.ok(outcome.results.slice(stored).every((result) => result === 'StorageError/QuotaExceededError'));
+  assert.deepEqual(outcome.versions, Array.from({ length: stored * 10 }, (_, i) => i + 1), 'only whole batches are on disk');
+  await closeTabs([tab]);
+});

@@ -14,13 +14,14 @@ const MILLISECOND_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * @param label prefixes every suite's name
  * @param open resolves with a fresh, empty store of the kind under test
  * @param capabilities where the kinds of store differ: `multiActorBatches` (JetStream
- *   commits one actor atomically), `settleMs` (how long notifications may take to arrive)
+ *   commits one actor atomically), `settleMs` (how long notifications may take to arrive),
+ *   `maxEventBytes` (the largest event the storage takes; JetStream's default is 1 MB)
  */
 module.exports = function defineBehaviourTests(
   api,
   label,
   open = async () => new api.EventStore(),
-  { multiActorBatches = true, settleMs = 0 } = {},
+  { multiActorBatches = true, settleMs = 0, maxEventBytes = Infinity } = {},
 ) {
   /** Resolves once notifications of the commits made so far have been delivered. */
   const settle = () => new Promise((resolve) => setTimeout(resolve, settleMs));
@@ -481,6 +482,61 @@ module.exports = function defineBehaviourTests(
       await rejectsWith(store.getEvents('a', 1.5), ValidationError, (error) => assert.equal(error.field, 'fromVersion'));
       await rejectsWith(store.getLatestVersion(undefined), ValidationError, (error) => assert.equal(error.field, 'actorId'));
       await rejectsWith(store.getLatestSnapshot(null), ValidationError, (error) => assert.equal(error.field, 'actorId'));
+    });
+  });
+
+  describe(`${label}: hostile input`, () => {
+    test('a 10 MB data object round-trips, or is refused by the storage with StorageError', async () => {
+      const store = await open();
+      const data = { blob: 'x'.repeat(10 * 1024 * 1024), list: Array.from({ length: 1000 }, (_, i) => i) };
+      if (maxEventBytes > 11 * 1024 * 1024) {
+        await store.saveEvent(event('big', 1, { data }));
+        const [read] = await store.getEvents('big');
+        assert.equal(read.data.blob.length, data.blob.length);
+        assert.deepEqual(read.data.list, data.list);
+      } else {
+        await rejectsWith(store.saveEvent(event('big', 1, { data })), StorageError);
+        assert.deepEqual(await store.getEvents('big'), []);
+      }
+      const next = (await store.getLatestVersion('big')) + 1;
+      assert.equal((await store.saveEvent(event('big', next))).version, next, 'the store is still usable');
+    });
+
+    test('very long actor ids', async () => {
+      const store = await open();
+      const actorId = 'actor-'.repeat(100); // 600 characters
+      await store.saveEvent(event(actorId, 1));
+      assert.equal(await store.getLatestVersion(actorId), 1);
+      assert.equal((await store.getEvents(actorId))[0].actorId, actorId);
+    });
+
+    test('frozen objects and well-behaved proxies are read like plain objects', async () => {
+      const store = await open();
+      const frozen = Object.freeze({ a: Object.freeze([1, 2]), b: 'text' });
+      const proxied = new Proxy({ x: 1, y: [true] }, {});
+      const stored = await store.saveEvent(Object.freeze(event('a', 1, { data: { frozen, proxied } })));
+      assert.deepEqual(stored.data, { frozen: { a: [1, 2], b: 'text' }, proxied: { x: 1, y: [true] } });
+    });
+
+    test('each property is read once: a getter cannot show one value to the check and another to the store', async () => {
+      const store = await open();
+      let reads = 0;
+      const shifty = {
+        get amount() {
+          reads += 1;
+          return reads === 1 ? 5 : () => 'not JSON';
+        },
+      };
+      const stored = await store.saveEvent(event('a', 1, { data: { shifty } }));
+      assert.equal(reads, 1);
+      assert.deepEqual(stored.data, { shifty: { amount: 5 } });
+    });
+
+    test('symbol keys and non-enumerable properties are left out, as JSON.stringify does', async () => {
+      const store = await open();
+      const data = { kept: 1, [Symbol('hidden')]: 2 };
+      Object.defineProperty(data, 'secret', { value: 3, enumerable: false });
+      assert.deepEqual((await store.saveEvent(event('a', 1, { data }))).data, { kept: 1 });
     });
   });
 

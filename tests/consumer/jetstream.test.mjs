@@ -55,6 +55,7 @@ async function rawMessages(stream) {
 defineBehaviourTests(api, 'jetstream', () => openJetStream({ connection: shared, ...fresh() }), {
   multiActorBatches: false,
   settleMs: 300,
+  maxEventBytes: 1024 * 1024, // nats-server's default max_payload
 });
 
 describe('jetstream: opening', () => {

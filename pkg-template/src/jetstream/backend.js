@@ -286,7 +286,9 @@ class JetStreamBackend {
     const msgID = batch ? `${events.ids[0]}+${events.ids.length}` : events.ids[0];
     await this.#watching;
     try {
-      let expected = this.#latest.get(actorId) ?? (await this.#fetchLatest(actorId));
+      // An actor not seen yet is expected to be new (no message on its subject):
+      // one round trip when it is, and the server's refusal corrects it when it is not.
+      let expected = this.#latest.get(actorId) ?? { version: 0, sequence: 0 };
       for (;;) {
         try {
           this.#admit(events, expected.version);
