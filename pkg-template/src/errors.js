@@ -46,6 +46,18 @@ export class StorageError extends Error {
 }
 
 /**
+ * A StorageError saying what failed, with the underlying error (a DOMException,
+ * a NATS client error) as `cause`; a StorageError passes through unchanged.
+ * @param {string} what
+ * @param {unknown} cause
+ */
+export function storageError(what, cause) {
+  if (cause instanceof StorageError) return cause;
+  const detail = cause?.name && cause?.message ? `${cause.name}: ${cause.message}` : String(cause);
+  return new StorageError(`${what} (${detail})`, { cause });
+}
+
+/**
  * Whether `error` is a version conflict, also one thrown by another copy of this package.
  * @param {unknown} error
  * @returns {boolean}

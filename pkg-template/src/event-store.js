@@ -1,5 +1,5 @@
 // EventStore: the public class. It encodes input (json.js), delegates to a
-// backend (memory, IndexedDB), decodes results, and fans out notifications.
+// backend (memory, IndexedDB, JetStream), decodes results, and fans out notifications.
 // Validation and the version rule are the Rust core's, whatever the backend.
 //
 // A backend takes and returns JSON text, with read arguments already checked:
@@ -14,8 +14,7 @@
 // in stream order), and is told by `watch()` when the first listener subscribes.
 
 import * as core from '#wasm';
-import { StorageError, ValidationError } from './errors.js';
-import { storageError } from './idb.js';
+import { StorageError, ValidationError, storageError } from './errors.js';
 import { concatenate } from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';

@@ -1,14 +1,4 @@
-// Promise wrappers around IndexedDB requests and transactions, and the
-// conversion of their failures into StorageError with the DOMException as cause.
-
-import { StorageError } from './errors.js';
-
-/** A StorageError saying what failed, with the underlying error as `cause`. */
-export function storageError(what, cause) {
-  if (cause instanceof StorageError) return cause;
-  const detail = cause?.name && cause?.message ? `${cause.name}: ${cause.message}` : String(cause);
-  return new StorageError(`${what} (${detail})`, { cause });
-}
+// Promise wrappers around IndexedDB requests and transactions.
 
 /** Resolves with the request's result, or rejects with its error. */
 export function request(idbRequest) {

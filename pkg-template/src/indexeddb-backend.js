@@ -3,7 +3,7 @@
 // they are queued, applies the version rule inside each write transaction, and
 // checks every record read back. See "Persistence" in README.md for the layout.
 
-import { StorageError, ValidationError } from './errors.js';
+import { StorageError, ValidationError, storageError } from './errors.js';
 import {
   VersionLedger,
   checkEventRecords,
@@ -12,7 +12,7 @@ import {
   prepareEvents,
   prepareSnapshot,
 } from '#wasm';
-import { abortQuietly, committed, findWithCursor, request, storageError } from './idb.js';
+import { abortQuietly, committed, findWithCursor, request } from './idb.js';
 import { concatenate } from './records.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */

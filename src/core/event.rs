@@ -1,18 +1,19 @@
 //! The event model: parsing what a caller writes, and the canonical JSON encoding
 //! that is stored, returned and decoded again.
 
-use std::collections::BTreeMap;
+use std::fmt::Write;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{InvalidInput, StoreError};
 use super::validate::Field;
 use super::{id, validate};
 
-/// A stored event, with the Go original's JSON field names.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A validated event, kept in its canonical JSON encoding: the Go original's
+/// field names, in its order, optional fields left out. The encoding is built
+/// from the checked fields' own JSON text, so nothing is escaped twice.
+#[derive(Debug, Clone)]
 pub struct Event {
     /// Given by the caller, or a generated UUID v4.
     pub id: String,
@@ -20,18 +21,11 @@ pub struct Event {
     pub event_type: String,
     /// The actor whose stream this event belongs to.
     pub actor_id: String,
-    /// The command that caused the event, when given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command_id: Option<String>,
     /// Position in the actor's stream; strictly increasing.
     pub version: i64,
-    /// The payload, a JSON object kept as the exact text it was given in.
-    pub data: Box<RawValue>,
-    /// Tracing and auditing strings; left out of the JSON when empty.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
-    /// RFC 3339 in UTC.
-    pub timestamp: String,
+    json: String,
+    /// Where `,"timestamp":` starts in `json`: before it is the event but for its timestamp.
+    timestamp_at: usize,
 }
 
 /// An event's fields as written, borrowed from the input's JSON text, so that
@@ -63,52 +57,88 @@ impl Event {
     /// as `timestamp`, where none is given.
     pub fn from_new_json(json: &str, now_ms: i64) -> Result<Self, StoreError> {
         let fields: EventFields<'_> = parse_fields(json)?;
-        let id = match validate::optional_text("id", fields.id)? {
-            Some(id) => id,
-            None => id::new_event_id()?,
+        let (id, given) = match validate::optional_text("id", fields.id)? {
+            Some(id) => (id, fields.id),
+            None => (id::new_event_id()?, None),
         };
-        Self::from_fields(id, &fields, Some(now_ms)).map_err(StoreError::from)
+        Self::from_fields(id, given, &fields, Some(now_ms)).map_err(StoreError::from)
     }
 
     /// Parses and validates a stored record, which must carry its `id` and `timestamp`.
     pub fn from_stored_json(json: &str) -> Result<Self, InvalidInput> {
         let fields: EventFields<'_> = parse_fields(json)?;
         let id = validate::required_text("id", fields.id)?;
-        Self::from_fields(id, &fields, None)
+        Self::from_fields(id, fields.id, &fields, None)
     }
 
+    /// `given_id` is the id's JSON text when the input had one, else `id` was generated.
     fn from_fields(
         id: String,
+        given_id: Field<'_>,
         fields: &EventFields<'_>,
         now_ms: Option<i64>,
     ) -> Result<Self, InvalidInput> {
+        // Checked in field order, so that the first bad field is the one reported.
+        let event_type = validate::required_text("eventType", fields.event_type)?;
+        let actor_id = validate::required_text("actorId", fields.actor_id)?;
+        let command_id =
+            validate::optional_text("commandId", fields.command_id)?.and(fields.command_id);
+        let version = validate::version("version", fields.version)?;
+        let data = validate::json_object("data", fields.data)?;
+        let metadata = (!validate::metadata(fields.metadata)?.is_empty())
+            .then_some(fields.metadata)
+            .flatten();
+        let timestamp = validate::timestamp(fields.timestamp, now_ms)?;
+
+        let mut json = String::with_capacity(160 + data.get().len());
+        json.push_str("{\"id\":");
+        // A given id keeps its own JSON text; a generated one needs no escaping.
+        match given_id {
+            Some(raw) => json.push_str(raw.get()),
+            None => {
+                json.push('"');
+                json.push_str(&id);
+                json.push('"');
+            }
+        }
+        for (name, raw) in [
+            ("eventType", fields.event_type),
+            ("actorId", fields.actor_id),
+            ("commandId", command_id),
+        ] {
+            if let Some(raw) = raw {
+                let _ = write!(json, ",\"{name}\":{}", raw.get());
+            }
+        }
+        let _ = write!(json, ",\"version\":{version},\"data\":{}", data.get());
+        if let Some(raw) = metadata {
+            let _ = write!(json, ",\"metadata\":{}", raw.get());
+        }
+        let timestamp_at = json.len();
+        let _ = write!(json, ",\"timestamp\":\"{timestamp}\"}}");
         Ok(Self {
             id,
-            event_type: validate::required_text("eventType", fields.event_type)?,
-            actor_id: validate::required_text("actorId", fields.actor_id)?,
-            command_id: validate::optional_text("commandId", fields.command_id)?,
-            version: validate::version("version", fields.version)?,
-            data: validate::json_object("data", fields.data)?,
-            metadata: validate::metadata(fields.metadata)?,
-            timestamp: validate::timestamp(fields.timestamp, now_ms)?,
+            event_type,
+            actor_id,
+            version,
+            json,
+            timestamp_at,
         })
     }
 
     /// Whether `other` is the same event but for its timestamp, as a retried save is.
     pub fn same_but_timestamp(&self, other: &Event) -> bool {
-        self.id == other.id
-            && self.event_type == other.event_type
-            && self.actor_id == other.actor_id
-            && self.command_id == other.command_id
-            && self.version == other.version
-            && self.data.get() == other.data.get()
-            && self.metadata == other.metadata
+        self.json.get(..self.timestamp_at) == other.json.get(..other.timestamp_at)
     }
 
     /// The canonical JSON encoding: Go's field order, optional fields omitted.
-    pub fn to_json(&self) -> String {
-        // Serializing owned strings, numbers and already valid JSON text cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The canonical JSON encoding, taking it out of the event.
+    pub fn into_json(self) -> String {
+        self.json
     }
 }
 
@@ -165,8 +195,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(event.id.len(), 36);
-        assert_eq!(event.timestamp, "2026-11-27T06:30:00.123Z");
-        let json = event.to_json();
+        assert!(event
+            .json()
+            .ends_with(r#","timestamp":"2026-11-27T06:30:00.123Z"}"#));
+        let json = event.json();
         let expected_start = format!(
             r#"{{"id":"{}","eventType":"Placed","actorId":"order-1","version":1,"data":{{"total":5}},"timestamp":"#,
             event.id
@@ -181,7 +213,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            event.to_json(),
+            event.json(),
             r#"{"id":"e1","eventType":"T","actorId":"a","commandId":"c","version":3,"data":{},"metadata":{"userId":"u"},"timestamp":"2026-01-02T02:04:05Z"}"#
         );
     }
@@ -232,8 +264,8 @@ mod tests {
         let event =
             new_event(r#"{"eventType":"T","actorId":"a","version":2,"data":{"x":[1,{"y":null}]}}"#)
                 .unwrap();
-        let decoded = Event::from_stored_json(&event.to_json()).unwrap();
-        assert_eq!(decoded.to_json(), event.to_json());
+        let decoded = Event::from_stored_json(event.json()).unwrap();
+        assert_eq!(decoded.json(), event.json());
         assert!(Event::from_stored_json(
             r#"{"eventType":"T","actorId":"a","version":2,"data":{}}"#
         )

@@ -75,9 +75,8 @@ impl MemoryStore {
             self.latest_version(&event.actor_id),
             event.version,
         )?;
-        let stored = event.to_json();
-        self.push(event.actor_id, event.version, &stored);
-        Ok(stored)
+        self.push(&event.actor_id, event.version, event.json());
+        Ok(event.into_json())
     }
 
     /// Validates and stores a JSON array of events, all or nothing, returning
@@ -85,19 +84,18 @@ impl MemoryStore {
     pub fn save_events(&mut self, json: &str, now_ms: i64) -> Result<String, StoreError> {
         let events = new_events_from_json(json, now_ms)?;
         version::check_batch(version::keys(&events), |actor| self.latest_version(actor))?;
-        let stored: Vec<String> = events.iter().map(Event::to_json).collect();
-        for (event, json) in events.into_iter().zip(&stored) {
-            self.push(event.actor_id, event.version, json);
+        for event in &events {
+            self.push(&event.actor_id, event.version, event.json());
         }
-        Ok(json_array(stored.iter().map(String::as_str)))
+        Ok(json_array(events.iter().map(Event::json)))
     }
 
-    fn push(&mut self, actor_id: String, version: i64, json: &str) {
-        match self.streams.get_mut(&actor_id) {
+    fn push(&mut self, actor_id: &str, version: i64, json: &str) {
+        match self.streams.get_mut(actor_id) {
             Some(stream) => stream.push(version, json),
             None => self
                 .streams
-                .entry(actor_id)
+                .entry(actor_id.to_owned())
                 .or_default()
                 .push(version, json),
         }

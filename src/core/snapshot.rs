@@ -50,7 +50,7 @@ impl ActorSnapshot {
         Ok(Self {
             actor_id: validate::required_text("actorId", fields.actor_id)?,
             version: validate::version("version", fields.version)?,
-            state: validate::json_object("state", fields.state)?,
+            state: validate::json_object("state", fields.state)?.to_owned(),
             timestamp: validate::timestamp(fields.timestamp, now_ms)?,
         })
     }

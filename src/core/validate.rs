@@ -146,9 +146,9 @@ pub fn format_millis(ms: i64) -> String {
 }
 
 /// A JSON object (`data`, `state`), kept as the exact text it arrived in.
-pub fn json_object(field: &str, value: Field<'_>) -> Result<Box<RawValue>, InvalidInput> {
+pub fn json_object<'a>(field: &str, value: Field<'a>) -> Result<&'a RawValue, InvalidInput> {
     match value {
-        Some(raw) if raw.get().starts_with('{') => Ok(raw.to_owned()),
+        Some(raw) if raw.get().starts_with('{') => Ok(raw),
         None => Err(InvalidInput::new(
             field,
             "is required and must be a JSON object",

@@ -29,7 +29,7 @@ impl PreparedEvents {
             if !prepared.utf8.is_empty() {
                 prepared.utf8.push(b',');
             }
-            prepared.utf8.extend_from_slice(event.to_json().as_bytes());
+            prepared.utf8.extend_from_slice(event.json().as_bytes());
             prepared
                 .ends
                 .push(u32::try_from(prepared.utf8.len()).unwrap_or(u32::MAX));

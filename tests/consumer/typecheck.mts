@@ -15,6 +15,7 @@ import {
   type ActorSnapshot,
   type ReplayResult,
 } from 'aether-eventstore';
+import { openJetStream, type JetStreamOptions } from 'aether-eventstore/jetstream';
 
 type OrderPlaced = { total: number; items: { sku: string }[] };
 
@@ -54,6 +55,14 @@ export async function typedUse(): Promise<number> {
   await store.close();
   void [correlation, events, broken, snapshot, key, eventStored];
   return total + (await store.getLatestVersion('order-7'));
+}
+
+export async function onJetStream(): Promise<EventStore> {
+  const options: JetStreamOptions = { servers: ['nats://127.0.0.1:4222'], stream: 'ORDERS', subjectPrefix: 'orders.events' };
+  const store: EventStore = await openJetStream(options);
+  // @ts-expect-error servers are URLs
+  await openJetStream({ servers: 4222 });
+  return store;
 }
 
 export async function misuse(store: EventStore): Promise<void> {
