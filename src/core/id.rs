@@ -24,8 +24,8 @@ impl RandomPool {
             self.used = 0;
         }
         let mut out = [0; 16];
-        for (slot, byte) in out.iter_mut().zip(self.bytes.iter().skip(self.used)) {
-            *slot = *byte;
+        if let Some(chunk) = self.bytes.get(self.used..self.used + 16) {
+            out.copy_from_slice(chunk);
         }
         self.used += 16;
         Ok(out)
