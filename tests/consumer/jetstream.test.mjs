@@ -12,6 +12,7 @@ import * as api from 'aether-eventstore';
 import { openJetStream } from 'aether-eventstore/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import defineBehaviourTests from './behaviour.cjs';
 
 const { EventStore, StorageError, ValidationError, VersionConflictError } = api;
@@ -229,6 +230,18 @@ describe('jetstream: damaged data and failures', () => {
     assert.deepEqual(result.errors[0].rawData, garbage);
     assert.match(result.errors[0].error, /not a valid event/);
     assert.equal(result.hasErrors(), true);
+  });
+
+  test('snapshots live in the bucket under <token>.<version>; a damaged one is passed over', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    await store.saveSnapshot({ actorId: 'order.7', version: 3, state: { n: 3 } });
+    const bucket = await new Kvm(shared).open(names.snapshotBucket);
+    assert.deepEqual(JSON.parse((await bucket.get('order=2E7.3')).string()).state, { n: 3 });
+    await bucket.put('order=2E7.9', new TextEncoder().encode('{"actorId": "order.7", "vers'));
+    assert.equal((await store.getLatestSnapshot('order.7')).version, 3);
+    await store.saveSnapshot({ actorId: 'order.7', version: 12, state: { n: 12 } });
+    assert.equal((await store.getLatestSnapshot('order.7')).version, 12);
   });
 
   test('the server restarted mid-burst: no acknowledged event lost, StorageError for the rest, then normal service', async () => {
