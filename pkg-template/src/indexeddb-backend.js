@@ -16,7 +16,7 @@ import { abortQuietly, committed, findWithCursor, request } from './idb.js';
 import { concatenate } from './records.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
-export const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 1;
 const EVENTS = 'events';
 const SNAPSHOTS = 'snapshots';
 const BY_ACTOR_VERSION = 'actorVersion';

@@ -8,7 +8,7 @@
 import { ValidationError } from './errors.js';
 
 /** How deeply `data` and `state` may nest; deeper values are rejected, never overflow the stack. */
-export const MAX_DEPTH = 100;
+const MAX_DEPTH = 100;
 
 const EVENT_FIELDS = ['id', 'eventType', 'actorId', 'commandId', 'version', 'data', 'metadata', 'timestamp'];
 const SNAPSHOT_FIELDS = ['actorId', 'version', 'state', 'timestamp'];

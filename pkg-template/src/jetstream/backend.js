@@ -13,9 +13,9 @@ import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 const { storeOver, storageError, concatenate, core } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How long one request to the server may take before it fails. */
-export const REQUEST_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 5000;
 /** How long a save may take in all (reconnection included) before it rejects with StorageError. */
-export const SAVE_TIMEOUT_MS = 15000;
+const SAVE_TIMEOUT_MS = 15000;
 /** JetStream's answer when the expected last subject sequence is not the subject's last. */
 const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NOT_FOUND = 10059;
@@ -281,8 +281,8 @@ class JetStreamBackend {
   async #publish(subject, events, batch, deadline) {
     const { js, stream } = this.#settings;
     const actorId = events.actorIds[0];
-    const body = batch ? encoder.encode(`[${decoder.decode(events.utf8)}]`) : events.utf8;
     const stored = batch ? `[${decoder.decode(events.utf8)}]` : decoder.decode(events.utf8);
+    const body = batch ? encoder.encode(stored) : events.utf8;
     const msgID = batch ? `${events.ids[0]}+${events.ids.length}` : events.ids[0];
     await this.#watching;
     try {
@@ -305,7 +305,7 @@ class JetStreamBackend {
           const ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
           if (ack.duplicate) {
             const original = await this.#settings.manager.streams.getMessage(stream, { seq: ack.seq });
-            return this.#asRetry(original?.data ?? new Uint8Array(0), events, batch) ?? this.#idTaken(events, batch);
+            return this.#asRetry(original?.data ?? new Uint8Array(0), events, batch) ?? this.#throwIdTaken(events, batch);
           }
           this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
           return stored;
@@ -330,13 +330,13 @@ class JetStreamBackend {
       case 'same':
         return decoder.decode(stored);
       case 'id-taken':
-        return this.#idTaken(events, batch);
+        return this.#throwIdTaken(events, batch);
       default:
         return undefined;
     }
   }
 
-  #idTaken(events, batch) {
+  #throwIdTaken(events, batch) {
     const field = batch ? '[0].id' : 'id';
     throw new ValidationError(`${field} ${JSON.stringify(events.ids[0])} is already stored for another event`, { field });
   }
