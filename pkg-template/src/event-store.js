@@ -15,7 +15,7 @@
 
 import * as core from '#wasm';
 import { StorageError, ValidationError, storageError } from './errors.js';
-import { concatenate } from './records.js';
+import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
@@ -32,7 +32,7 @@ const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
 const internals = Object.freeze({
   storeOver: (backend) => new EventStore(CONSTRUCT_WITH_BACKEND, backend),
   storageError,
-  concatenate,
+  records,
   core,
 });
 

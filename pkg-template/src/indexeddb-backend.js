@@ -13,7 +13,7 @@ import {
   prepareSnapshot,
 } from '#wasm';
 import { abortQuietly, committed, findWithCursor, request } from './idb.js';
-import { concatenate } from './records.js';
+import { checkRecords, unwrapEvents, unwrapSnapshot } from './records.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
 const LAYOUT_VERSION = 1;
@@ -65,23 +65,6 @@ function payloadBytes(value) {
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (typeof value === 'string') return encoder.encode(value);
   return undefined;
-}
-
-/**
- * Events prepared by the core as plain arrays, releasing the wasm object:
- * `utf8` holds their JSON comma-separated, event `i` ending at `ends[i]`.
- */
-function unwrapEvents(prepared) {
-  const events = { actorIds: prepared.actorIds, versions: prepared.versions, utf8: prepared.utf8, ends: prepared.ends };
-  prepared.free();
-  return events;
-}
-
-/** A prepared snapshot as a plain object, releasing the wasm one. */
-function unwrapSnapshot(prepared) {
-  const snapshot = { json: prepared.json, actorId: prepared.actorId, version: prepared.version };
-  prepared.free();
-  return snapshot;
 }
 
 const channelTokens = new WeakMap();
@@ -302,11 +285,10 @@ export class IndexedDbBackend {
     }
     // The core checks every record in one call, given their payloads one after another.
     const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
-    const { utf8, ends } = concatenate(payloads);
     const versions = Float64Array.from(records, (record) => Number(record?.version));
-    const checked = checkEventRecords(utf8, ends, actorId, versions);
-    const { events, failed, errors: problems } = checked;
-    checked.free();
+    const { events, failed, errors: problems } = checkRecords(payloads, (utf8, ends) =>
+      checkEventRecords(utf8, ends, actorId, versions),
+    );
     const errors = Array.from(failed, (index, i) => ({
       sequenceNumber: records[index].sequenceNumber,
       rawData: payloads[index],

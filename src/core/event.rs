@@ -85,9 +85,7 @@ impl Event {
             validate::optional_text("commandId", fields.command_id)?.and(fields.command_id);
         let version = validate::version("version", fields.version)?;
         let data = validate::json_object("data", fields.data)?;
-        let metadata = (!validate::metadata(fields.metadata)?.is_empty())
-            .then_some(fields.metadata)
-            .flatten();
+        let metadata = validate::metadata(fields.metadata)?;
         let timestamp = validate::timestamp(fields.timestamp, now_ms)?;
 
         let mut json = String::with_capacity(160 + data.get().len());

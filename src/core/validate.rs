@@ -63,13 +63,14 @@ pub fn from_version(value: Option<f64>) -> Result<i64, InvalidInput> {
     }
 }
 
-/// Metadata: an object of string values; absent, `null` and `{}` all mean none.
-pub fn metadata(value: Field<'_>) -> Result<BTreeMap<String, String>, InvalidInput> {
+/// Metadata: an object of string values, kept as the text it arrived in;
+/// absent, `null` and `{}` all mean none.
+pub fn metadata(value: Field<'_>) -> Result<Field<'_>, InvalidInput> {
     let Some(raw) = value else {
-        return Ok(BTreeMap::new());
+        return Ok(None);
     };
-    if let Ok(entries) = serde_json::from_str(raw.get()) {
-        return Ok(entries);
+    if let Ok(entries) = serde_json::from_str::<BTreeMap<String, String>>(raw.get()) {
+        return Ok(Some(raw).filter(|_| !entries.is_empty()));
     }
     // Only to name what is wrong: which value is not a string, or that it is no object.
     match serde_json::from_str::<serde_json::Map<String, Value>>(raw.get()) {
@@ -214,7 +215,8 @@ mod tests {
         assert_eq!(error.field, "metadata.n");
         let error = metadata(Some(&raw(r#"{"a b":[]}"#))).unwrap_err();
         assert_eq!(error.field, r#"metadata["a b"]"#);
-        assert!(metadata(Some(&raw("{}"))).unwrap().is_empty());
+        assert!(metadata(Some(&raw("{}"))).unwrap().is_none());
+        assert!(metadata(Some(&raw(r#"{"k":"v"}"#))).unwrap().is_some());
         assert_eq!(metadata(Some(&raw("[]"))).unwrap_err().field, "metadata");
     }
 

@@ -10,7 +10,7 @@
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 
-const { storeOver, storageError, concatenate, core } = EventStore[Symbol.for('aether-eventstore.internals')];
+const { storeOver, storageError, records, core } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How long one request to the server may take before it fails. */
 const REQUEST_TIMEOUT_MS = 5000;
@@ -62,13 +62,9 @@ function captures(filter, prefix) {
   return tokens.length === wanted.length;
 }
 
-/** Checks messages of one actor with the core; frees the wasm result. */
+/** Checks messages of one actor with the core. */
 function checkMessages(chunks, actorId, fromVersion) {
-  const { utf8, ends } = concatenate(chunks);
-  const checked = core.checkMessages(utf8, ends, actorId, fromVersion);
-  const { events, lastVersion, failed, errors } = checked;
-  checked.free();
-  return { events, lastVersion, failed, errors };
+  return records.checkRecords(chunks, (utf8, ends) => core.checkMessages(utf8, ends, actorId, fromVersion));
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -254,8 +250,7 @@ class JetStreamBackend {
   }
 
   async #save(prepared, batch) {
-    const events = { ids: prepared.ids, actorIds: prepared.actorIds, versions: prepared.versions, utf8: prepared.utf8 };
-    prepared.free();
+    const events = records.unwrapEvents(prepared);
     const other = events.actorIds.findIndex((actorId) => actorId !== events.actorIds[0]);
     if (other > 0) {
       throw new ValidationError(
@@ -293,9 +288,10 @@ class JetStreamBackend {
         try {
           this.#admit(events, expected.version);
         } catch {
-          // The conflict may rest on an old expectation: decide it on the server's latest,
-          // where this save may already be, as the last message, if it is a retry.
-          expected = await this.#fetchLatest(actorId);
+          // The conflict may rest on a remembered expectation: decide it on the server's
+          // latest (fetched ones carry the last message's body), where this save may
+          // already be, as the last message, if it is a retry.
+          if (!expected.body) expected = await this.#fetchLatest(actorId);
           const retry = this.#asRetry(expected.body, events, batch);
           if (retry !== undefined) return retry;
           this.#admit(events, expected.version);
@@ -342,9 +338,7 @@ class JetStreamBackend {
   }
 
   async saveSnapshot(json) {
-    const prepared = core.prepareSnapshot(json);
-    const { json: stored, actorId, version } = prepared;
-    prepared.free();
+    const { json: stored, actorId, version } = records.unwrapSnapshot(core.prepareSnapshot(json));
     const key = `${core.encodeActorToken(actorId)}.${version}`;
     try {
       await this.#settings.snapshots.put(key, encoder.encode(stored));
