@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::quote::go_quote;
+
 /// Why an operation was refused. A refused operation changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -49,12 +51,16 @@ pub struct VersionConflict {
 }
 
 impl fmt::Display for VersionConflict {
-    /// The Go original's wording: `version conflict: actor "a" has version 3, cannot save version 2`.
+    /// The Go original's wording, byte for byte:
+    /// `version conflict: actor "a" has version 3, cannot save version 2`, the
+    /// actor id quoted as Go's `%q` does ([`go_quote`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "version conflict: actor {:?} has version {}, cannot save version {}",
-            self.actor_id, self.current_version, self.attempted_version
+            "version conflict: actor {} has version {}, cannot save version {}",
+            go_quote(&self.actor_id),
+            self.current_version,
+            self.attempted_version
         )
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 pub mod id;
 pub mod memory;
+pub mod quote;
 pub mod record;
 pub mod snapshot;
 pub mod subject;
