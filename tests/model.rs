@@ -53,6 +53,11 @@ enum Operation {
         actor: usize,
         from: i64,
     },
+    /// Saves a stored event again as it was returned, as a retry after a lost reply does.
+    Retry {
+        actor: usize,
+        pick: usize,
+    },
 }
 
 fn version_choice() -> impl Strategy<Value = VersionChoice> {
@@ -100,6 +105,7 @@ fn operation() -> impl Strategy<Value = Operation> {
         2 => prop::collection::vec(generated_event(), 0..5).prop_map(Operation::SaveBatch),
         1 => (0..ACTORS.len(), -1..8i64, any::<i64>()).prop_map(|(actor, version, state)| Operation::Snapshot { actor, version, state }),
         2 => (0..ACTORS.len(), -2..10i64).prop_map(|(actor, from)| Operation::Read { actor, from }),
+        1 => (0..ACTORS.len(), any::<usize>()).prop_map(|(actor, pick)| Operation::Retry { actor, pick }),
     ]
 }
 
@@ -231,7 +237,7 @@ fn apply(store: &mut MemoryStore, model: &mut Model, operation: &Operation) {
                     other => panic!("expected invalid {field}, got {other:?}"),
                 },
                 (None, Some(version)) if version > latest => {
-                    let stored: Value = serde_json::from_str(&result.unwrap()).unwrap();
+                    let stored: Value = serde_json::from_str(&result.unwrap().json).unwrap();
                     assert_eq!(stored["version"], json!(version));
                     model
                         .streams
@@ -302,7 +308,7 @@ fn apply(store: &mut MemoryStore, model: &mut Model, operation: &Operation) {
                 }
                 latest.insert(actor, version);
             }
-            let stored: Vec<Value> = serde_json::from_str(&result.unwrap()).unwrap();
+            let stored: Vec<Value> = serde_json::from_str(&result.unwrap().json).unwrap();
             assert_eq!(stored.len(), planned.len());
             for (actor, version, _, payload) in planned {
                 model
@@ -320,7 +326,7 @@ fn apply(store: &mut MemoryStore, model: &mut Model, operation: &Operation) {
             let actor_id = ACTORS[*actor];
             let value = json!({ "actorId": actor_id, "version": version, "state": { "s": state } });
             let result = store.save_snapshot(&value.to_string(), 0);
-            if *version >= 1 {
+            if *version >= 1 && *version <= model.latest(actor_id) {
                 result.unwrap();
                 let keep = model
                     .snapshots
@@ -332,6 +338,18 @@ fn apply(store: &mut MemoryStore, model: &mut Model, operation: &Operation) {
             } else {
                 assert_eq!(result.unwrap_err().field, "version");
             }
+        }
+        Operation::Retry { actor, pick } => {
+            let actor_id = ACTORS[*actor];
+            let events: Vec<Value> = serde_json::from_str(&store.events_json(actor_id, 0)).unwrap();
+            if events.is_empty() {
+                return;
+            }
+            let stored = &events[pick % events.len()];
+            let saved = store.save_event(&stored.to_string(), 99).unwrap();
+            assert!(saved.retried, "a stored event saved again is a retry");
+            let resolved: Value = serde_json::from_str(&saved.json).unwrap();
+            assert_eq!(&resolved, stored, "it resolves with the stored event");
         }
         Operation::Read { actor, from } => {
             let actor_id = ACTORS[*actor];

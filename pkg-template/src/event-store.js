@@ -8,10 +8,10 @@
 //   getEventsWithErrors(actorId, fromVersion) -> { events: jsonArray, errors }
 //   getLatestVersion(actorId) -> number     saveSnapshot(json) -> stored json
 //   getLatestSnapshot(actorId) -> json | undefined                close()
-// each returning a value or a Promise of it; and it may call `onCommitted(jsonArray)`
-// with events that another instance stored. A backend whose `deliversAllCommits`
-// is true also reports this store's own commits through `onCommitted` (JetStream:
-// in stream order), and is told by `watch()` when the first listener subscribes.
+// each returning a value or a Promise of it. A save that retries stored events
+// (the core's rule) resolves with them. A backend calls `onCommitted(jsonArray)`
+// with every commit, its own and other instances', in commit order, and never
+// for a retry; `watch()`, if it has one, is called when the first listener subscribes.
 
 import * as core from '#wasm';
 import { StorageError, ValidationError, storageError } from './errors.js';
@@ -19,6 +19,7 @@ import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
+import { reportError } from './report.js';
 
 /** The `eventType` of the notification sent to subscribers after each stored event. */
 export const EventTypeEventStored = 'EventStored';
@@ -61,10 +62,17 @@ function deepFreeze(value) {
   return value;
 }
 
-/** Reports an error thrown by a listener without letting it reach the store or other listeners. */
-function reportListenerError(error) {
-  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
-  else console.error('aether-eventstore: an EventStored listener threw', error);
+/** Reports an error of a listener without letting it reach the store or other listeners. */
+const reportListenerError = (error) => reportError('aether-eventstore: an EventStored listener failed', error);
+
+/** Calls a listener; what it throws, or the rejection of the promise it returns, is reported. */
+function callListener(listener, notification) {
+  try {
+    const result = listener(notification);
+    if (typeof result?.then === 'function') result.then(undefined, reportListenerError);
+  } catch (error) {
+    reportListenerError(error);
+  }
 }
 
 /** An append-only store of per-actor event streams with optimistic concurrency. */
@@ -74,8 +82,14 @@ export class EventStore {
   #subscriptions = new Set();
   #closed = false;
 
-  /** An in-memory store. */
+  /** An in-memory store. It takes no arguments: persistent stores are opened with `EventStore.openIndexedDb` and friends. */
   constructor(...internal) {
+    if (internal.length > 0 && internal[0] !== CONSTRUCT_WITH_BACKEND) {
+      throw new ValidationError(
+        'new EventStore() takes no arguments and makes an in-memory store; to persist events, use EventStore.openIndexedDb(name) in a browser or EventStore.openDirectory(directory) in Node.js',
+        { field: 'arguments' },
+      );
+    }
     this.#backend = internal[0] === CONSTRUCT_WITH_BACKEND ? internal[1] : new MemoryBackend();
     this.#backend.onCommitted = (storedJson) => {
       if (!this.#closed) this.#publish(storedJson);
@@ -98,9 +112,7 @@ export class EventStore {
   /** Stores one event if its version is above the actor's latest; resolves with the stored event. */
   async saveEvent(event) {
     const backend = this.#open();
-    const stored = await backend.saveEvent(encodeEvent(event));
-    if (!backend.deliversAllCommits) this.#publish(stored);
-    return JSON.parse(stored);
+    return JSON.parse(await backend.saveEvent(encodeEvent(event)));
   }
 
   /** Stores every event or none; resolves with the stored events. */
@@ -108,9 +120,7 @@ export class EventStore {
     const backend = this.#open();
     const json = encodeEvents(events);
     if (json === '[]') return [];
-    const stored = await backend.saveEvents(json);
-    if (!backend.deliversAllCommits) this.#publish(stored);
-    return JSON.parse(stored);
+    return JSON.parse(await backend.saveEvents(json));
   }
 
   /** The actor's events with `version >= fromVersion`, ascending. */
@@ -161,21 +171,15 @@ export class EventStore {
     };
   }
 
-  /** Notifies the current subscribers of stored events, given as JSON (one event or an array), after this call returns. */
+  /** Notifies the current subscribers of stored events, given as a JSON array, after this call returns. */
   #publish(storedJson) {
     if (this.#subscriptions.size === 0) return;
     const subscriptions = [...this.#subscriptions];
     queueMicrotask(() => {
-      const parsed = JSON.parse(storedJson);
-      for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+      for (const event of JSON.parse(storedJson)) {
         const notification = deepFreeze({ eventType: EventTypeEventStored, event });
         for (const subscription of subscriptions) {
-          if (!this.#subscriptions.has(subscription)) continue;
-          try {
-            subscription.listener(notification);
-          } catch (error) {
-            reportListenerError(error);
-          }
+          if (this.#subscriptions.has(subscription)) callListener(subscription.listener, notification);
         }
       }
     });

@@ -1,6 +1,7 @@
 // The package's public API, the same for every entry point.
 
 export { EventStore, EventTypeEventStored, ReplayResult } from './event-store.js';
+export { CommandHandler } from './command-handler.js';
 export { VersionConflictError, ValidationError, StorageError, isVersionConflict } from './errors.js';
 export {
   MetadataKey,

@@ -8,12 +8,14 @@ import {
   VersionLedger,
   checkEventRecords,
   checkSnapshotRecord,
+  checkSnapshotVersion,
   prepareEvent,
   prepareEvents,
   prepareSnapshot,
+  storedRetry,
 } from '#wasm';
 import { abortQuietly, committed, findWithCursor, request } from './idb.js';
-import { checkRecords, unwrapEvents, unwrapSnapshot } from './records.js';
+import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './records.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
 const LAYOUT_VERSION = 1;
@@ -88,12 +90,12 @@ export class IndexedDbBackend {
   #durability;
   /** @type {Promise<IDBDatabase> | null} the open connection, reopened after another tab's upgrade closed it */
   #connection = null;
-  /** @type {{ events: object, resolve: Function, reject: Function, conflict?: Error }[]} saves waiting for the next transaction */
+  /** @type {{ events: object, batch: boolean, resolve: Function, reject: Function, conflict?: Error, retried?: string }[]} saves waiting for the next transaction */
   #queue = [];
   /** @type {Promise<void> | null} the group commit in progress */
   #writing = null;
   #channel = null;
-  /** Called with a JSON array of the events another instance committed. */
+  /** Called with a JSON array of the events of each commit, this instance's or another's. */
   onCommitted = null;
 
   constructor(factory, KeyRange, name, durability) {
@@ -168,12 +170,12 @@ export class IndexedDbBackend {
   }
 
   /**
-   * Runs `write(transaction)` in a readwrite transaction on `store` and resolves
+   * Runs `write(transaction)` in a readwrite transaction on `stores` and resolves
    * once it has committed; if `write` throws, the transaction is aborted and
    * nothing of it is stored.
    */
-  async #write(store, write) {
-    const transaction = await this.#transaction([store], 'readwrite');
+  async #write(stores, write) {
+    const transaction = await this.#transaction(stores, 'readwrite');
     const done = committed(transaction);
     try {
       await write(transaction);
@@ -194,19 +196,17 @@ export class IndexedDbBackend {
   }
 
   saveEvent(json) {
-    const events = unwrapEvents(prepareEvent(json));
-    return this.#enqueue(events).then(() => decoder.decode(events.utf8));
+    return this.#enqueue(unwrapEvents(prepareEvent(json)), false);
   }
 
   saveEvents(json) {
-    const events = unwrapEvents(prepareEvents(json));
-    return this.#enqueue(events).then(() => `[${decoder.decode(events.utf8)}]`);
+    return this.#enqueue(unwrapEvents(prepareEvents(json)), true);
   }
 
-  /** Queues one whole save for the next group commit. */
-  #enqueue(events) {
+  /** Queues one whole save for the next group commit; resolves with the stored JSON. */
+  #enqueue(events, batch) {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ events, resolve, reject });
+      this.#queue.push({ events, batch, resolve, reject });
       if (this.#queue.length === 1 && !this.#writing) queueMicrotask(() => this.#startWriting());
     });
   }
@@ -223,28 +223,36 @@ export class IndexedDbBackend {
   /**
    * Writes every save queued so far in one readwrite transaction. Inside it, the
    * actors' latest versions are read from disk and each save is admitted or refused
-   * by the core's version rule, in queue order. Each promise settles once the
-   * transaction has committed: refused saves with their conflict, the others
-   * with success, or all with StorageError if the transaction failed.
+   * by the core's version rule, in queue order; a refused save that retries stored
+   * events resolves with them. Each promise settles once the transaction has
+   * committed: refused saves with their conflict, the others with their events,
+   * or all with StorageError if the transaction failed.
    */
   async #commit(group) {
     try {
-      await this.#write(EVENTS, (transaction) => this.#admitAndWrite(transaction, group));
+      await this.#write([EVENTS], (transaction) => this.#admitAndWrite(transaction, group));
     } catch (error) {
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
     }
-    const stored = [];
+    const committed = [];
     for (const save of group) {
       if (save.conflict) {
         save.reject(save.conflict);
+      } else if (save.retried !== undefined) {
+        save.resolve(save.retried);
       } else {
-        save.resolve();
-        stored.push(decoder.decode(save.events.utf8));
+        const json = decoder.decode(save.events.utf8);
+        save.resolve(save.batch ? `[${json}]` : json);
+        committed.push(json);
       }
     }
-    if (stored.length > 0) this.#channel?.postMessage(`[${stored.join(',')}]`);
+    if (committed.length > 0) {
+      const events = `[${committed.join(',')}]`;
+      this.onCommitted?.(events);
+      this.#channel?.postMessage(events);
+    }
   }
 
   async #admitAndWrite(transaction, group) {
@@ -270,6 +278,20 @@ export class IndexedDbBackend {
       }
     } finally {
       ledger.free();
+    }
+    // Read after the writes above, so a retry of a save of this very group is found too.
+    await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(index, save)));
+  }
+
+  /** Whether a refused save retries stored events: if so, it resolves with them instead. */
+  async #findRetry(index, save) {
+    const { actorIds, versions, ids } = save.events;
+    const records = await Promise.all(actorIds.map((actorId, i) => request(index.get([actorId, versions[i]]))));
+    const { utf8, ends } = concatenate(records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0)));
+    const stored = storedRetry(utf8, ends, actorIds, versions, ids, save.batch);
+    if (stored !== undefined) {
+      save.retried = stored;
+      save.conflict = undefined;
     }
   }
 
@@ -314,17 +336,21 @@ export class IndexedDbBackend {
     }
   }
 
+  /** Stores a snapshot, checking inside the write transaction that the actor's events reached its version. */
   async saveSnapshot(json) {
     const snapshot = unwrapSnapshot(prepareSnapshot(json));
     try {
-      await this.#write(SNAPSHOTS, (transaction) =>
+      await this.#write([EVENTS, SNAPSHOTS], async (transaction) => {
+        const index = transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION);
+        checkSnapshotVersion(snapshot.version, await this.#latestVersion(index, snapshot.actorId));
         transaction.objectStore(SNAPSHOTS).put({
           actorId: snapshot.actorId,
           version: snapshot.version,
           snapshot: encoder.encode(snapshot.json),
-        }),
-      );
+        });
+      });
     } catch (error) {
+      if (error instanceof ValidationError) throw error;
       throw storageError(`saving a snapshot to IndexedDB database "${this.#name}" failed`, error);
     }
     return snapshot.json;

@@ -157,7 +157,34 @@ function encodeRecord(record, fields, segments) {
     }
     segments.pop();
   }
-  return out + '}';
+  const unknown = unknownFields(record, fields, segments);
+  return out + (out.length === 1 ? unknown.slice(1) : unknown) + '}';
+}
+
+/**
+ * The caller's fields that the contract does not name, as `,"name":null` each:
+ * the core refuses them by name, suggesting the intended field. A field whose
+ * value is `undefined` is absent, as everywhere else.
+ */
+function unknownFields(record, fields, segments) {
+  let keys;
+  try {
+    keys = Object.keys(record);
+  } catch (error) {
+    throw invalid(segments, `could not be read: ${error?.message ?? error}`, error);
+  }
+  let out = '';
+  for (const key of keys) {
+    if (fields.includes(key)) continue;
+    let value;
+    try {
+      value = record[key];
+    } catch {
+      value = null; // present, if unreadable
+    }
+    if (value !== undefined) out += `,${encodeString(key, [...segments, key])}:null`;
+  }
+  return out;
 }
 
 /**

@@ -5,15 +5,19 @@ import { StoreCore } from '#wasm';
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #core = new StoreCore();
-  /** Never called: no other instance writes to this memory. */
+  /** Called with each commit; only this instance writes to this memory. */
   onCommitted = null;
 
   saveEvent(json) {
-    return this.#core.saveEvent(json);
+    const stored = this.#core.saveEvent(json);
+    if (!this.#core.lastSaveRetried()) this.onCommitted?.(`[${stored}]`);
+    return stored;
   }
 
   saveEvents(json) {
-    return this.#core.saveEvents(json);
+    const stored = this.#core.saveEvents(json);
+    if (!this.#core.lastSaveRetried()) this.onCommitted?.(stored);
+    return stored;
   }
 
   getEvents(actorId, fromVersion) {

@@ -3,12 +3,11 @@
 
 use std::fmt::Write;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::error::{InvalidInput, StoreError};
 use super::validate::Field;
-use super::{id, validate};
+use super::{fields, id, validate};
 
 /// A validated event, kept in its canonical JSON encoding: the Go original's
 /// field names, in its order, optional fields left out. The encoding is built
@@ -24,39 +23,57 @@ pub struct Event {
     /// Position in the actor's stream; strictly increasing.
     pub version: i64,
     json: String,
-    /// Where `,"timestamp":` starts in `json`: before it is the event but for its timestamp.
-    timestamp_at: usize,
 }
 
 /// An event's fields as written, borrowed from the input's JSON text, so that
-/// every problem is reported against its own field. Unknown fields are ignored.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// every problem is reported against its own field.
 struct EventFields<'a> {
-    #[serde(borrow)]
     id: Field<'a>,
-    #[serde(borrow)]
     event_type: Field<'a>,
-    #[serde(borrow)]
     actor_id: Field<'a>,
-    #[serde(borrow)]
     command_id: Field<'a>,
-    #[serde(borrow)]
     version: Field<'a>,
-    #[serde(borrow)]
     data: Field<'a>,
-    #[serde(borrow)]
     metadata: Field<'a>,
-    #[serde(borrow)]
     timestamp: Field<'a>,
 }
+
+impl<'a> EventFields<'a> {
+    /// Reads an event's fields; a field the contract does not name is an error.
+    fn parse(json: &'a str) -> Result<Self, InvalidInput> {
+        let [id, event_type, actor_id, command_id, version, data, metadata, timestamp] =
+            fields::parse(json, FIELD_NAMES, "an event")?;
+        Ok(Self {
+            id,
+            event_type,
+            actor_id,
+            command_id,
+            version,
+            data,
+            metadata,
+            timestamp,
+        })
+    }
+}
+
+/// An event's fields, in the order of its canonical encoding.
+const FIELD_NAMES: [&str; 8] = [
+    "id",
+    "eventType",
+    "actorId",
+    "commandId",
+    "version",
+    "data",
+    "metadata",
+    "timestamp",
+];
 
 impl Event {
     /// Parses and validates an event a caller wants to save, filling in a
     /// generated `id`, and the time `now_ms` (milliseconds since the Unix epoch)
     /// as `timestamp`, where none is given.
     pub fn from_new_json(json: &str, now_ms: i64) -> Result<Self, StoreError> {
-        let fields: EventFields<'_> = parse_fields(json)?;
+        let fields = EventFields::parse(json)?;
         let (id, given) = match validate::optional_text("id", fields.id)? {
             Some(id) => (id, fields.id),
             None => (id::new_event_id()?, None),
@@ -66,7 +83,7 @@ impl Event {
 
     /// Parses and validates a stored record, which must carry its `id` and `timestamp`.
     pub fn from_stored_json(json: &str) -> Result<Self, InvalidInput> {
-        let fields: EventFields<'_> = parse_fields(json)?;
+        let fields = EventFields::parse(json)?;
         let id = validate::required_text("id", fields.id)?;
         Self::from_fields(id, fields.id, &fields, None)
     }
@@ -112,7 +129,6 @@ impl Event {
         if let Some(raw) = metadata {
             let _ = write!(json, ",\"metadata\":{}", raw.get());
         }
-        let timestamp_at = json.len();
         let _ = write!(json, ",\"timestamp\":\"{timestamp}\"}}");
         Ok(Self {
             id,
@@ -120,13 +136,7 @@ impl Event {
             actor_id,
             version,
             json,
-            timestamp_at,
         })
-    }
-
-    /// Whether `other` is the same event but for its timestamp, as a retried save is.
-    pub fn same_but_timestamp(&self, other: &Event) -> bool {
-        self.json.get(..self.timestamp_at) == other.json.get(..other.timestamp_at)
     }
 
     /// The canonical JSON encoding: Go's field order, optional fields omitted.
@@ -138,18 +148,6 @@ impl Event {
     pub fn into_json(self) -> String {
         self.json
     }
-}
-
-/// Parses a JSON object into loosely typed fields; anything else is an error for the whole value.
-pub(crate) fn parse_fields<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InvalidInput> {
-    serde_json::from_str(json).map_err(|error| {
-        let problem = if json.trim_start().starts_with('{') {
-            format!("is not a valid record: {error}")
-        } else {
-            "must be an object".to_owned()
-        };
-        InvalidInput::new("", problem)
-    })
 }
 
 /// Parses and validates a JSON array of new events; a problem's field starts with its index.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::error::{InvalidInput, StoreError};
 use super::event::{new_events_from_json, Event};
 use super::snapshot::ActorSnapshot;
-use super::version;
+use super::{retry, version};
 
 /// One actor's events: `json` holds them comma-separated in version order, and
 /// `entries` where each one starts in it, with its version.
@@ -41,6 +41,20 @@ impl Stream {
         self.entries.last().map_or(0, |entry| entry.version)
     }
 
+    /// The JSON of the event at `version`, if there is one.
+    fn json_at(&self, version: i64) -> Option<&str> {
+        let index = self
+            .entries
+            .binary_search_by_key(&version, |entry| entry.version)
+            .ok()?;
+        let start = self.entries.get(index)?.start;
+        let end = self
+            .entries
+            .get(index + 1)
+            .map_or(self.json.len(), |next| next.start - 1);
+        self.json.get(start..end)
+    }
+
     /// The comma-separated JSON of the events with `version >= from_version`.
     fn json_from(&self, from_version: i64) -> &str {
         let first = self
@@ -51,6 +65,16 @@ impl Stream {
             .and_then(|entry| self.json.get(entry.start..))
             .unwrap_or("")
     }
+}
+
+/// What a save resolved with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// The stored events' JSON: one event, or a JSON array for a batch.
+    pub json: String,
+    /// Whether the save was a retry of events already stored (see [`retry`]):
+    /// then nothing new was stored.
+    pub retried: bool,
 }
 
 /// Every actor's stream and latest snapshot, in memory.
@@ -68,26 +92,57 @@ impl MemoryStore {
 
     /// Validates and stores one event given as JSON, returning the stored event's JSON.
     /// `now_ms` (milliseconds since the Unix epoch) is its timestamp when it has none.
-    pub fn save_event(&mut self, json: &str, now_ms: i64) -> Result<String, StoreError> {
+    pub fn save_event(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
         let event = Event::from_new_json(json, now_ms)?;
-        version::check(
-            &event.actor_id,
-            self.latest_version(&event.actor_id),
-            event.version,
-        )?;
+        let latest = self.latest_version(&event.actor_id);
+        if let Err(conflict) = version::check(&event.actor_id, latest, event.version) {
+            let retried = self.stored_retry(std::slice::from_ref(&event));
+            return match retried.as_deref() {
+                Some([json]) => Ok(Saved {
+                    json: (*json).to_owned(),
+                    retried: true,
+                }),
+                _ => Err(conflict.into()),
+            };
+        }
         self.push(&event.actor_id, event.version, event.json());
-        Ok(event.into_json())
+        Ok(Saved {
+            json: event.into_json(),
+            retried: false,
+        })
     }
 
     /// Validates and stores a JSON array of events, all or nothing, returning
     /// the stored events as a JSON array.
-    pub fn save_events(&mut self, json: &str, now_ms: i64) -> Result<String, StoreError> {
+    pub fn save_events(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
         let events = new_events_from_json(json, now_ms)?;
-        version::check_batch(version::keys(&events), |actor| self.latest_version(actor))?;
+        let checked =
+            version::check_batch(version::keys(&events), |actor| self.latest_version(actor));
+        if let Err(conflict) = checked {
+            return match self.stored_retry(&events) {
+                Some(stored) => Ok(Saved {
+                    json: json_array(stored.into_iter()),
+                    retried: true,
+                }),
+                None => Err(conflict.into()),
+            };
+        }
         for event in &events {
             self.push(&event.actor_id, event.version, event.json());
         }
-        Ok(json_array(events.iter().map(Event::json)))
+        Ok(Saved {
+            json: json_array(events.iter().map(Event::json)),
+            retried: false,
+        })
+    }
+
+    /// The stored events that `events` retry, if they do.
+    fn stored_retry(&self, events: &[Event]) -> Option<Vec<&str>> {
+        let stored: Option<Vec<&str>> = events
+            .iter()
+            .map(|event| self.streams.get(&event.actor_id)?.json_at(event.version))
+            .collect();
+        retry::stored_events(retry::keys(events), stored?)
     }
 
     fn push(&mut self, actor_id: &str, version: i64, json: &str) {
@@ -120,10 +175,12 @@ impl MemoryStore {
     }
 
     /// Validates and stores a snapshot given as JSON, returning the stored snapshot's JSON.
+    /// Its version may not be above the actor's latest version.
     /// Only the highest version per actor is kept, as only it can be read back;
     /// a snapshot at the same version replaces the earlier one.
     pub fn save_snapshot(&mut self, json: &str, now_ms: i64) -> Result<String, InvalidInput> {
         let snapshot = ActorSnapshot::from_json(json, now_ms)?;
+        version::check_snapshot(snapshot.version, self.latest_version(&snapshot.actor_id))?;
         let stored = snapshot.to_json();
         let superseded = self
             .snapshots
@@ -222,12 +279,58 @@ mod tests {
         let saved: Vec<Value> = serde_json::from_str(
             &store
                 .save_events(&format!("[{},{}]", event("a", 1), event("a", 2)), 0)
-                .unwrap(),
+                .unwrap()
+                .json,
         )
         .unwrap();
         assert_eq!(saved.len(), 2);
         assert_eq!(versions(&store, "a", 0), [1, 2]);
-        assert_eq!(store.save_events("[]", 0).unwrap(), "[]");
+        assert_eq!(store.save_events("[]", 0).unwrap().json, "[]");
+    }
+
+    #[test]
+    fn a_retried_save_resolves_with_the_stored_events_and_stores_nothing() {
+        let mut store = MemoryStore::new();
+        let with_id = |id: &str, version: i64, n: i64| {
+            format!(
+                r#"{{"id":"{id}","eventType":"T","actorId":"a","version":{version},"data":{{"n":{n}}}}}"#
+            )
+        };
+        let first = store.save_event(&with_id("e1", 1, 1), 10).unwrap();
+        assert!(!first.retried);
+        let again = store.save_event(&with_id("e1", 1, 1), 20).unwrap();
+        assert_eq!(
+            again,
+            Saved {
+                retried: true,
+                ..first.clone()
+            },
+            "the stored timestamp, not a new one"
+        );
+        let batch = format!("[{},{}]", with_id("e2", 2, 2), with_id("e3", 3, 3));
+        let stored = store.save_events(&batch, 30).unwrap();
+        let retried = store.save_events(&batch, 40).unwrap();
+        assert_eq!(
+            retried,
+            Saved {
+                retried: true,
+                ..stored
+            }
+        );
+        assert_eq!(versions(&store, "a", 0), [1, 2, 3]);
+
+        let single_of_batch = store.save_event(&with_id("e3", 3, 3), 0).unwrap();
+        assert!(single_of_batch.retried);
+        assert!(
+            store.save_event(&with_id("other", 3, 3), 0).is_err(),
+            "another id at a stored version is a conflict"
+        );
+        let partly = format!("[{},{}]", with_id("e3", 3, 3), with_id("e4", 4, 4));
+        assert!(matches!(
+            store.save_events(&partly, 0),
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(versions(&store, "a", 0), [1, 2, 3]);
     }
 
     #[test]
@@ -236,6 +339,11 @@ mod tests {
         let snapshot = |version: i64, n: i64| {
             format!(r#"{{"actorId":"a","version":{version},"state":{{"n":{n}}}}}"#)
         };
+        assert!(store.latest_snapshot_json("a").is_none());
+        let ahead = store.save_snapshot(&snapshot(5, 1), 0).unwrap_err();
+        assert_eq!(ahead.field, "version", "no events yet");
+        store.save_event(&event("a", 5), 0).unwrap();
+        assert!(store.save_snapshot(&snapshot(6, 1), 0).is_err());
         assert!(store.latest_snapshot_json("a").is_none());
         store.save_snapshot(&snapshot(5, 1), 0).unwrap();
         store.save_snapshot(&snapshot(3, 2), 0).unwrap();

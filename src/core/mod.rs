@@ -6,10 +6,12 @@
 
 pub mod error;
 pub mod event;
+pub mod fields;
 pub mod id;
 pub mod memory;
 pub mod quote;
 pub mod record;
+pub mod retry;
 pub mod snapshot;
 pub mod subject;
 pub mod validate;

@@ -63,52 +63,6 @@ pub fn check_message<'a>(bytes: &'a [u8], actor_id: &str) -> Result<Vec<(i64, &'
         .collect()
 }
 
-/// How a save relates to a stored message whose id it may share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    /// The same events but for generated timestamps: a retry of a stored save.
-    Same,
-    /// The message holds an event with the save's first id, but other events.
-    IdTaken,
-    /// Nothing in common.
-    Unrelated,
-}
-
-/// Compares `retried` (new events, comma-separated JSON) with `stored` (a message body).
-pub fn compare_retry(stored: &[u8], retried: &[u8]) -> Retry {
-    let decode = |bytes: &[u8]| -> Option<Vec<Event>> {
-        let text = std::str::from_utf8(bytes).ok()?.trim();
-        let array = if text.starts_with('[') {
-            text.to_owned()
-        } else {
-            format!("[{text}]")
-        };
-        let elements: Vec<&RawValue> = serde_json::from_str(&array).ok()?;
-        elements
-            .into_iter()
-            .map(|element| Event::from_stored_json(element.get()).ok())
-            .collect()
-    };
-    let (Some(stored), Some(retried)) = (decode(stored), decode(retried)) else {
-        return Retry::Unrelated;
-    };
-    if stored.len() == retried.len()
-        && stored
-            .iter()
-            .zip(&retried)
-            .all(|(a, b)| a.same_but_timestamp(b))
-    {
-        Retry::Same
-    } else if retried
-        .first()
-        .is_some_and(|first| stored.iter().any(|event| event.id == first.id))
-    {
-        Retry::IdTaken
-    } else {
-        Retry::Unrelated
-    }
-}
-
 /// Checks that a stored snapshot record is a valid snapshot.
 pub fn check_snapshot(bytes: &[u8]) -> Result<(), String> {
     let text =
@@ -151,41 +105,6 @@ mod tests {
             .contains("actor"));
         assert!(check_message(b"[]", "a").is_err());
         assert!(check_message(b"garbage", "a").is_err());
-    }
-
-    #[test]
-    fn retries_are_told_from_other_events_with_the_same_id() {
-        let second = EVENT
-            .replace("\"version\":2", "\"version\":3")
-            .replace("\"id\":\"e\"", "\"id\":\"f\"");
-        let batch = format!("[{EVENT}, {second}]");
-        assert_eq!(
-            compare_retry(batch.as_bytes(), format!("{EVENT},{second}").as_bytes()),
-            Retry::Same
-        );
-        let later = EVENT.replace("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z");
-        assert_eq!(
-            compare_retry(EVENT.as_bytes(), later.as_bytes()),
-            Retry::Same,
-            "a retry gets a new generated timestamp"
-        );
-        let changed = EVENT.replace("\"data\":{}", "\"data\":{\"x\":1}");
-        assert_eq!(
-            compare_retry(EVENT.as_bytes(), changed.as_bytes()),
-            Retry::IdTaken
-        );
-        assert_eq!(
-            compare_retry(batch.as_bytes(), EVENT.as_bytes()),
-            Retry::IdTaken
-        );
-        assert_eq!(
-            compare_retry(second.as_bytes(), EVENT.as_bytes()),
-            Retry::Unrelated
-        );
-        assert_eq!(
-            compare_retry(b"garbage", EVENT.as_bytes()),
-            Retry::Unrelated
-        );
     }
 
     #[test]

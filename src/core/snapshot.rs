@@ -1,10 +1,10 @@
 //! Snapshots: an actor's state at a version, so that replay can start there.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::error::InvalidInput;
-use super::event::parse_fields;
+use super::fields;
 use super::validate::{self, Field};
 
 /// A point-in-time state of an actor, with the Go original's JSON field names.
@@ -21,29 +21,41 @@ pub struct ActorSnapshot {
     pub timestamp: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A snapshot's fields as written, borrowed from the input's JSON text.
 struct SnapshotFields<'a> {
-    #[serde(borrow)]
     actor_id: Field<'a>,
-    #[serde(borrow)]
     version: Field<'a>,
-    #[serde(borrow)]
     state: Field<'a>,
-    #[serde(borrow)]
     timestamp: Field<'a>,
+}
+
+impl<'a> SnapshotFields<'a> {
+    /// Reads a snapshot's fields; a field the contract does not name is an error.
+    fn parse(json: &'a str) -> Result<Self, InvalidInput> {
+        let [actor_id, version, state, timestamp] = fields::parse(
+            json,
+            ["actorId", "version", "state", "timestamp"],
+            "a snapshot",
+        )?;
+        Ok(Self {
+            actor_id,
+            version,
+            state,
+            timestamp,
+        })
+    }
 }
 
 impl ActorSnapshot {
     /// Parses and validates a snapshot from its JSON text; without a
     /// `timestamp`, it gets the time `now_ms` (milliseconds since the Unix epoch).
     pub fn from_json(json: &str, now_ms: i64) -> Result<Self, InvalidInput> {
-        Self::from_fields(&parse_fields(json)?, Some(now_ms))
+        Self::from_fields(&SnapshotFields::parse(json)?, Some(now_ms))
     }
 
     /// Parses and validates a stored snapshot record, which must carry its `timestamp`.
     pub fn from_stored_json(json: &str) -> Result<Self, InvalidInput> {
-        Self::from_fields(&parse_fields(json)?, None)
+        Self::from_fields(&SnapshotFields::parse(json)?, None)
     }
 
     fn from_fields(fields: &SnapshotFields<'_>, now_ms: Option<i64>) -> Result<Self, InvalidInput> {

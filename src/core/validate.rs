@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -120,9 +120,16 @@ pub fn timestamp(value: Field<'_>, now_ms: Option<i64>) -> Result<String, Invali
                 .collect()
         })
         .unwrap_or_default();
-    let seconds = time
-        .with_timezone(&Utc)
-        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let utc = time.with_timezone(&Utc);
+    if !(0..=9999).contains(&utc.year()) {
+        return Err(InvalidInput::new(
+            "timestamp",
+            format!(
+                "must lie in the years 0000 to 9999 once in UTC, as RFC 3339 requires: {text:?}"
+            ),
+        ));
+    }
+    let seconds = utc.to_rfc3339_opts(SecondsFormat::Secs, true);
     Ok(format!("{}{fraction}Z", seconds.trim_end_matches('Z')))
 }
 
@@ -245,6 +252,15 @@ mod tests {
             "2026-11-27T06:30:00.123456789Z"
         );
         assert!(at("yesterday").is_err());
+        assert!(
+            at("9999-12-31T23:59:59.5-00:01").is_err(),
+            "year 10000 in UTC"
+        );
+        assert!(at("0000-01-01T00:30:00+01:00").is_err(), "year -1 in UTC");
+        assert_eq!(
+            at("9999-12-31T23:59:59.5+01:00").unwrap(),
+            "9999-12-31T22:59:59.5Z"
+        );
         assert!(at("2026-13-01T00:00:00Z").is_err());
         assert!(timestamp(Some(&raw("1")), Some(0)).is_err());
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::error::VersionConflict;
+use super::error::{InvalidInput, VersionConflict};
 use super::event::Event;
 
 /// Checks one event against its actor's latest stored version.
@@ -38,6 +38,23 @@ pub fn check_batch<'a>(
         latest.insert(actor_id, version);
     }
     Ok(())
+}
+
+/// Checks a snapshot's version against its actor's latest stored version: a
+/// snapshot records state that stored events reached, so it may not be above it.
+pub fn check_snapshot(version: i64, latest: i64) -> Result<(), InvalidInput> {
+    if version <= latest {
+        return Ok(());
+    }
+    let reached = if latest == 0 {
+        "the actor has no events".to_owned()
+    } else {
+        format!("the actor's latest version is {latest}")
+    };
+    Err(InvalidInput::new(
+        "version",
+        format!("must not be above the actor's latest version: a snapshot records state the events reached, and {reached} (snapshot version {version})"),
+    ))
 }
 
 /// The `(actor, version)` pairs of events, for [`check_batch`].
@@ -123,6 +140,23 @@ mod tests {
             (conflict.actor_id.as_str(), conflict.current_version),
             ("a", 2)
         );
+    }
+
+    #[test]
+    fn snapshots_may_not_be_ahead_of_the_events() {
+        assert!(check_snapshot(3, 3).is_ok());
+        assert!(check_snapshot(1, 3).is_ok());
+        let ahead = check_snapshot(4, 3).unwrap_err();
+        assert_eq!(ahead.field, "version");
+        assert!(
+            ahead.problem.contains("latest version is 3"),
+            "{}",
+            ahead.problem
+        );
+        assert!(check_snapshot(1, 0)
+            .unwrap_err()
+            .problem
+            .contains("no events"));
     }
 
     #[test]

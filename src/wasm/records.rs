@@ -7,8 +7,8 @@ use wasm_bindgen::prelude::*;
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
 use crate::core::event::new_events_from_json;
-use crate::core::version::Ledger;
-use crate::core::{record, ActorSnapshot, Event};
+use crate::core::version::{self, Ledger};
+use crate::core::{record, retry, ActorSnapshot, Event};
 
 /// Events validated and ready to store. JavaScript reads each field once, each
 /// covering every event, so that a batch of any size costs a few boundary crossings.
@@ -221,17 +221,53 @@ pub fn check_messages(
     checked.finish()
 }
 
-/// How `retried` (prepared events, comma-separated) relates to the stored message
-/// body `stored`: `'same'` (a retry of it), `'id-taken'` (another event with the
-/// same id) or `'unrelated'`.
-#[wasm_bindgen(js_name = compareRetry)]
-pub fn compare_retry(stored: &[u8], retried: &[u8]) -> String {
-    match record::compare_retry(stored, retried) {
-        record::Retry::Same => "same",
-        record::Retry::IdTaken => "id-taken",
-        record::Retry::Unrelated => "unrelated",
-    }
-    .to_owned()
+/// If a save retries stored events (see `core::retry`), their JSON: one event,
+/// or a JSON array when `batch`. The save is given by its events' `actorIds`,
+/// `versions` and `ids`; `utf8` holds stored record bodies one after another
+/// (body `i` ends at `ends[i]`), each one event or a JSON array of events.
+#[wasm_bindgen(js_name = storedRetry)]
+pub fn stored_retry(
+    utf8: &[u8],
+    ends: &[u32],
+    actor_ids: Vec<String>,
+    versions: &[f64],
+    ids: Vec<String>,
+    batch: bool,
+) -> Option<String> {
+    let bodies = records(utf8, ends).filter_map(|bytes| std::str::from_utf8(bytes).ok());
+    let stored = retry::stored_events(keys(&actor_ids, versions, &ids), bodies)?;
+    Some(if batch {
+        format!("[{}]", stored.join(","))
+    } else {
+        stored.concat()
+    })
+}
+
+/// The message id of a save (JetStream's `Nats-Msg-Id`), derived from its
+/// events' actors, versions and ids, so that a retried save carries the same.
+#[wasm_bindgen(js_name = messageId)]
+pub fn message_id(actor_ids: Vec<String>, versions: &[f64], ids: Vec<String>) -> String {
+    retry::message_id(keys(&actor_ids, versions, &ids))
+}
+
+/// A save's events as `(actor, version, id)`, from the prepared events' fields.
+fn keys<'a>(
+    actor_ids: &'a [String],
+    versions: &'a [f64],
+    ids: &'a [String],
+) -> impl Iterator<Item = retry::Key<'a>> {
+    actor_ids
+        .iter()
+        .zip(versions)
+        .zip(ids)
+        .map(|((actor_id, version), id)| (actor_id.as_str(), *version as i64, id.as_str()))
+}
+
+/// Throws `ValidationError` (`version`) if a snapshot at `version` would be
+/// above its actor's `latest` stored version.
+#[wasm_bindgen(js_name = checkSnapshotVersion)]
+pub fn check_snapshot_version(version: f64, latest: f64) -> Result<(), JsValue> {
+    version::check_snapshot(version as i64, latest as i64).map_err(|e| invalid_to_js(&e))
 }
 
 /// Why a stored snapshot record cannot be used, or `undefined` when it is sound.

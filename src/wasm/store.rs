@@ -4,7 +4,8 @@ use wasm_bindgen::prelude::*;
 
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
-use crate::core::MemoryStore;
+use crate::core::memory::Saved;
+use crate::core::{MemoryStore, StoreError};
 
 /// The Rust half of an in-memory `EventStore`: validation, the version rule
 /// and the streams. Not part of the public API. Read arguments arrive checked
@@ -13,6 +14,7 @@ use crate::core::MemoryStore;
 #[derive(Debug, Default)]
 pub struct StoreCore {
     store: MemoryStore,
+    last_save_retried: bool,
 }
 
 #[wasm_bindgen]
@@ -26,13 +28,28 @@ impl StoreCore {
     /// Stores one event given as JSON text; returns the stored event as JSON text.
     #[wasm_bindgen(js_name = saveEvent)]
     pub fn save_event(&mut self, json: &str) -> Result<String, JsValue> {
-        self.store.save_event(json, now_ms()).map_err(to_js)
+        let saved = self.store.save_event(json, now_ms());
+        self.settle(saved)
     }
 
     /// Stores a JSON array of events, all or nothing; returns them as a JSON array.
     #[wasm_bindgen(js_name = saveEvents)]
     pub fn save_events(&mut self, json: &str) -> Result<String, JsValue> {
-        self.store.save_events(json, now_ms()).map_err(to_js)
+        let saved = self.store.save_events(json, now_ms());
+        self.settle(saved)
+    }
+
+    /// Whether the last successful save was a retry of stored events, which
+    /// stored nothing new (and so notifies no one).
+    #[wasm_bindgen(js_name = lastSaveRetried)]
+    pub fn last_save_retried(&self) -> bool {
+        self.last_save_retried
+    }
+
+    fn settle(&mut self, saved: Result<Saved, StoreError>) -> Result<String, JsValue> {
+        let saved = saved.map_err(to_js)?;
+        self.last_save_retried = saved.retried;
+        Ok(saved.json)
     }
 
     /// The actor's events from `fromVersion` on, as a JSON array.

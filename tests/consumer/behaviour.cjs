@@ -108,7 +108,7 @@ module.exports = function defineBehaviourTests(
 
     test('every data method returns a Promise', async () => {
       const store = await open();
-      for (const result of [
+      const results = [
         store.saveEvent(event('a', 1)),
         store.saveEvents([]),
         store.getEvents('a'),
@@ -116,12 +116,10 @@ module.exports = function defineBehaviourTests(
         store.getEventsWithErrors('a'),
         store.saveSnapshot({ actorId: 'a', version: 1, state: {} }),
         store.getLatestSnapshot('a'),
-      ]) {
-        assert.ok(result instanceof Promise);
-      }
-      const rejected = store.saveEvent(null);
-      assert.ok(rejected instanceof Promise);
-      return rejected.catch(() => {});
+        store.saveEvent(null),
+      ];
+      for (const result of results) assert.ok(result instanceof Promise);
+      await Promise.allSettled(results);
     });
   });
 
@@ -215,6 +213,200 @@ module.exports = function defineBehaviourTests(
     });
   });
 
+  describe(`${label}: idempotent retries`, () => {
+    test('saving a stored event again resolves with the stored event, stores nothing and notifies no one', async () => {
+      const store = await open();
+      const heard = [];
+      store.subscribe((n) => heard.push(n.event.id));
+      const first = await store.saveEvent(event('a', 1, { id: 'event-1', timestamp: '2026-01-01T00:00:00Z' }));
+      const retried = await store.saveEvent(event('a', 1, { id: 'event-1' }));
+      assert.deepEqual(retried, first, 'the stored event, with its own timestamp');
+      const dataChanged = await store.saveEvent(event('a', 1, { id: 'event-1', data: { other: true } }));
+      assert.deepEqual(dataChanged, first, 'the same id at the same actor and version is the retry, whatever else it holds');
+      await store.saveEvent(event('a', 2));
+      assert.deepEqual(await store.saveEvent(event('a', 1, { id: 'event-1' })), first, 'also when it is no longer the latest');
+      await settle();
+      assert.deepEqual(heard.length, 2, 'notified once per stored event');
+      assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 2]);
+    });
+
+    test('a retried batch resolves with the stored events; a partly stored one is a conflict', async () => {
+      const store = await open();
+      const batch = [event('a', 1, { id: 'e1' }), event('a', 2, { id: 'e2' })];
+      const stored = await store.saveEvents(batch);
+      assert.deepEqual(await store.saveEvents(batch), stored);
+      assert.deepEqual(await store.saveEvent(batch[1]), stored[1], 'one event of a stored batch');
+      await rejectsWith(store.saveEvents([batch[1], event('a', 3, { id: 'e3' })]), VersionConflictError, (error) => {
+        assert.equal(error.attemptedVersion, 2);
+        assert.equal(error.currentVersion, 2);
+      });
+      assert.deepEqual(await store.getEvents('a'), stored);
+    });
+
+    test('another id at a stored version is a conflict, and so is the id at another actor or version', async () => {
+      const store = await open();
+      await store.saveEvent(event('a', 1, { id: 'event-1' }));
+      await rejectsWith(store.saveEvent(event('a', 1, { id: 'event-2' })), VersionConflictError);
+      await rejectsWith(store.saveEvent(event('a', 1)), VersionConflictError, (error) => assert.equal(error.currentVersion, 1));
+      const elsewhere = await store.saveEvent(event('b', 1, { id: 'event-1' }));
+      assert.equal(elsewhere.actorId, 'b', 'reusing an id elsewhere is not the store\'s concern');
+      assert.equal((await store.saveEvent(event('a', 2, { id: 'event-1' }))).version, 2);
+    });
+  });
+
+  describe(`${label}: strict input`, () => {
+    const cases = [
+      ['metaData', 'metadata'],
+      ['type', 'eventType'],
+      ['expectedVersion', 'version'],
+      ['actor', 'actorId'],
+      ['payload', 'data'],
+      ['timeStamp', 'timestamp'],
+    ];
+    for (const [field, meant] of cases) {
+      test(`an unknown field "${field}" is a ValidationError naming it and suggesting "${meant}"`, async () => {
+        const store = await open();
+        await rejectsWith(store.saveEvent(event('a', 1, { [field]: { correlationId: 'c' } })), ValidationError, (error) => {
+          assert.equal(error.field, field);
+          assert.match(error.message, new RegExp(`did you mean "${meant}"`));
+        });
+        assert.equal(await store.getLatestVersion('a'), 0);
+      });
+    }
+
+    test('unknown fields in batches and snapshots are named too; undefined ones are absent', async () => {
+      const store = await open();
+      await rejectsWith(store.saveEvents([event('a', 1), event('a', 2, { colour: 'red' })]), ValidationError, (error) => {
+        assert.equal(error.field, '[1].colour');
+        assert.match(error.message, /not a field of an event/);
+      });
+      assert.equal(await store.getLatestVersion('a'), 0);
+      await store.saveEvent(event('a', 1, { note: undefined }));
+      await rejectsWith(store.saveSnapshot({ actorId: 'a', version: 1, data: {} }), ValidationError, (error) => {
+        assert.equal(error.field, 'data');
+        assert.match(error.message, /did you mean "state"/);
+      });
+      await rejectsWith(store.saveSnapshot({ actorId: 'a', version: 1, state: {}, 'odd key': 1 }), ValidationError, (error) =>
+        assert.equal(error.field, '["odd key"]'),
+      );
+      assert.equal(await store.getLatestSnapshot('a'), null);
+    });
+
+    test('a timestamp that is RFC 3339 but not once in UTC (year 10000) is refused', async () => {
+      const store = await open();
+      await rejectsWith(store.saveEvent(event('a', 1, { timestamp: '9999-12-31T23:59:59.5-00:01' })), ValidationError, (error) =>
+        assert.equal(error.field, 'timestamp'),
+      );
+      await rejectsWith(store.saveSnapshot({ actorId: 'a', version: 1, state: {}, timestamp: '9999-12-31T23:59:59.5-00:01' }), ValidationError);
+      const latest = await store.saveEvent(event('a', 1, { timestamp: '9999-12-31T23:59:59.5+00:01' }));
+      assert.equal(latest.timestamp, '9999-12-31T23:58:59.5Z');
+      assert.deepEqual(await store.getEvents('a'), [latest]);
+    });
+  });
+
+  describe(`${label}: CommandHandler`, () => {
+    const counter = (options = {}) =>
+      new api.CommandHandler({
+        initialState: () => ({ count: 0, seen: [] }),
+        evolve: (state, e) => ({ count: state.count + (e.data.by ?? 0), seen: [...state.seen, e.version] }),
+        ...options,
+      });
+
+    test('load folds the events after the latest snapshot into its state; a new actor is the initial state at 0', async () => {
+      const store = await open();
+      const handler = counter();
+      assert.deepEqual(await handler.load(store, 'c'), { state: { count: 0, seen: [] }, version: 0 });
+      await store.saveEvents([1, 2, 3].map((v) => event('c', v, { data: { by: 10 } })));
+      await store.saveSnapshot({ actorId: 'c', version: 2, state: { count: 100, seen: ['snapshot'] } });
+      assert.deepEqual(await handler.load(store, 'c'), { state: { count: 110, seen: ['snapshot', 3] }, version: 3 });
+    });
+
+    test('handle saves what decide returns as one batch at the next versions, with the command\'s metadata and id', async () => {
+      const store = await open();
+      const handler = counter();
+      await store.saveEvent(event('c', 4, { data: { by: 1 } }));
+      const result = await handler.handle(
+        store,
+        'c',
+        (state) => [
+          { eventType: 'Added', data: { by: state.count + 1 } },
+          { eventType: 'Added', data: { by: 5 }, metadata: { userId: 'own' }, commandId: 'own-command' },
+        ],
+        { metadata: { userId: 'u', correlationId: 'c-1' }, commandId: 'cmd-1' },
+      );
+      assert.deepEqual(result.events.map((e) => [e.version, e.actorId, e.data.by, e.commandId, e.metadata]), [
+        [5, 'c', 2, 'cmd-1', { userId: 'u', correlationId: 'c-1' }],
+        [6, 'c', 5, 'own-command', { userId: 'own', correlationId: 'c-1' }],
+      ]);
+      assert.deepEqual(result.state, { count: 8, seen: [4, 5, 6] });
+      assert.equal(result.version, 6);
+      assert.deepEqual(await store.getEvents('c'), [...(await store.getEvents('c', 0)).slice(0, 1), ...result.events]);
+      const nothing = await handler.handle(store, 'c', () => []);
+      assert.deepEqual(nothing, { state: { count: 8, seen: [4, 5, 6] }, version: 6, events: [] });
+      assert.equal(await store.getLatestVersion('c'), 6);
+    });
+
+    test('on a conflict it loads and decides again on the new state; after maxRetries it rejects with the conflict', async () => {
+      const store = await open();
+      const decisions = [];
+      let interfere = 2;
+      const decide = async (state) => {
+        decisions.push(state.count);
+        if (interfere-- > 0) await store.saveEvent(event('c', (await store.getLatestVersion('c')) + 1, { data: { by: 100 } }));
+        return [{ eventType: 'Added', data: { by: 1 } }];
+      };
+      const result = await counter().handle(store, 'c', decide);
+      assert.deepEqual(decisions, [0, 100, 200], 'each decision on the state it would have saved over');
+      assert.equal(result.version, 3);
+      assert.equal(result.state.count, 201);
+      interfere = 1;
+      await rejectsWith(counter({ maxRetries: 0 }).handle(store, 'c', decide), VersionConflictError, (error) => assert.equal(error.attemptedVersion, 4));
+      assert.equal(await store.getLatestVersion('c'), 4, 'only the interfering event');
+    });
+
+    test('errors of decide reject handle unchanged; decided events may not set actorId or version', async () => {
+      const store = await open();
+      const failure = new Error('insufficient funds');
+      await assert.rejects(counter().handle(store, 'c', () => { throw failure; }), (error) => error === failure);
+      await rejectsWith(counter().handle(store, 'c', () => [{ eventType: 'A', actorId: 'other', data: {} }]), ValidationError, (error) =>
+        assert.equal(error.field, '[0].actorId'),
+      );
+      await rejectsWith(counter().handle(store, 'c', () => [{ eventType: 'A', data: {} }, { eventType: 'A', version: 9, data: {} }]), ValidationError, (error) =>
+        assert.equal(error.field, '[1].version'),
+      );
+      await rejectsWith(counter().handle(store, 'c', () => 'nope'), ValidationError, (error) => assert.equal(error.field, 'decide'));
+      await rejectsWith(counter().handle(store, 'c', () => [{ eventType: 'A', data: {}, metaData: {} }]), ValidationError, (error) =>
+        assert.equal(error.field, '[0].metaData'),
+      );
+      assert.equal(await store.getLatestVersion('c'), 0);
+      const valid = { initialState: () => ({}), evolve: (state) => state };
+      for (const [options, field] of [
+        [{ ...valid, initialState: undefined }, 'initialState'],
+        [{ ...valid, evolve: 'no' }, 'evolve'],
+        [{ ...valid, snapshotEvery: 0 }, 'snapshotEvery'],
+        [{ ...valid, maxRetries: -1 }, 'maxRetries'],
+        [null, 'options'],
+      ]) {
+        assert.throws(() => new api.CommandHandler(options), (error) => error instanceof ValidationError && error.field === field);
+      }
+    });
+
+    test('snapshotEvery saves a snapshot of the new state whenever the version reaches or crosses a multiple of it', async () => {
+      const store = await open();
+      const handler = counter({ snapshotEvery: 3 });
+      const add = (n) => handler.handle(store, 'c', () => Array.from({ length: n }, () => ({ eventType: 'Added', data: { by: 1 } })));
+      await add(2);
+      assert.equal(await store.getLatestSnapshot('c'), null);
+      await add(1);
+      assert.deepEqual((await store.getLatestSnapshot('c')).state, { count: 3, seen: [1, 2, 3] });
+      await add(4); // 4..7 crosses 6
+      const snapshot = await store.getLatestSnapshot('c');
+      assert.equal(snapshot.version, 7);
+      assert.deepEqual(snapshot.state, { count: 7, seen: [1, 2, 3, 4, 5, 6, 7] });
+      assert.deepEqual(await handler.load(store, 'c'), { state: snapshot.state, version: 7 });
+    });
+  });
+
   describe(`${label}: getEventsWithErrors`, () => {
     test('returns the same events as getEvents and no errors for the memory store', async () => {
       const store = await open();
@@ -230,6 +422,7 @@ module.exports = function defineBehaviourTests(
   describe(`${label}: snapshots`, () => {
     test('the highest version is the latest; the same version replaces', async () => {
       const store = await open();
+      await store.saveEvents([event('a', 3), event('a', 5), event('a', 8)]);
       assert.equal(await store.getLatestSnapshot('a'), null);
       const saved = await store.saveSnapshot({ actorId: 'a', version: 5, state: { total: 5 } });
       assert.match(saved.timestamp, MILLISECOND_UTC);
@@ -246,6 +439,21 @@ module.exports = function defineBehaviourTests(
       await store.saveSnapshot({ actorId: 'a', version: 8, state: {} });
       assert.equal((await store.getLatestSnapshot('a')).version, 8);
       assert.equal(await store.getLatestSnapshot('b'), null);
+    });
+
+    test('a snapshot above the actor\'s latest version, or of an actor with no events, is a ValidationError on version', async () => {
+      const store = await open();
+      await rejectsWith(store.saveSnapshot({ actorId: 'a', version: 1, state: {} }), ValidationError, (error) => {
+        assert.equal(error.field, 'version');
+        assert.match(error.message, /no events/);
+      });
+      await store.saveEvents([event('a', 1), event('a', 2)]);
+      await rejectsWith(store.saveSnapshot({ actorId: 'a', version: 3, state: {} }), ValidationError, (error) => {
+        assert.equal(error.field, 'version');
+        assert.match(error.message, /latest version is 2/);
+      });
+      assert.equal(await store.getLatestSnapshot('a'), null);
+      assert.equal((await store.saveSnapshot({ actorId: 'a', version: 2, state: { n: 2 } })).version, 2);
     });
 
     test('invalid snapshots are ValidationErrors naming the field', async () => {
@@ -296,13 +504,29 @@ module.exports = function defineBehaviourTests(
       assert.match(heard[0].event.id, UUID_V4);
     });
 
-    test('a throwing listener affects neither the save nor the other listeners; unsubscribe stops delivery', async (t) => {
+    /** Runs `body(reported)` with `globalThis.reportError` collecting what the store reports, and no unhandled rejection allowed. */
+    async function collectingReports(t, body) {
       t.mock.method(console, 'error', () => {});
       const hadReportError = 'reportError' in globalThis;
       const originalReportError = globalThis.reportError;
       const reported = [];
       globalThis.reportError = (error) => reported.push(error);
+      const unhandled = [];
+      const onUnhandled = (reason) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
       try {
+        await body(reported);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.deepEqual(unhandled, []);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        if (hadReportError) globalThis.reportError = originalReportError;
+        else delete globalThis.reportError;
+      }
+    }
+
+    test('a throwing listener affects neither the save nor the other listeners; unsubscribe stops delivery', (t) =>
+      collectingReports(t, async (reported) => {
         const store = await open();
         const heard = [];
         store.subscribe(() => {
@@ -318,11 +542,23 @@ module.exports = function defineBehaviourTests(
         assert.equal(reported.length, 2);
         assert.equal(reported[0].message, 'listener failure');
         assert.equal(await store.getLatestVersion('a'), 2);
-      } finally {
-        if (hadReportError) globalThis.reportError = originalReportError;
-        else delete globalThis.reportError;
-      }
-    });
+      }));
+
+    test('an async listener whose promise rejects is reported, never an unhandled rejection', (t) =>
+      collectingReports(t, async (reported) => {
+        const store = await open();
+        const heard = [];
+        store.subscribe(async () => {
+          await Promise.resolve();
+          throw new Error('async listener failure');
+        });
+        store.subscribe((n) => heard.push(n.event.version));
+        await store.saveEvent(event('a', 1));
+        await settle();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.deepEqual(heard, [1]);
+        assert.deepEqual(reported.map((error) => error.message), ['async listener failure']);
+      }));
 
     test('subscribe needs a function', async () => {
       const store = await open();

@@ -15,10 +15,20 @@ test('esm: import and require share one instance of the classes', () => {
 
 test('esm: the exports are the documented ones', () => {
   assert.deepEqual(Object.keys(api).sort(), [
-    'EventStore', 'EventTypeEventStored', 'MetadataKey', 'ReplayResult', 'StorageError', 'ValidationError',
+    'CommandHandler', 'EventStore', 'EventTypeEventStored', 'MetadataKey', 'ReplayResult', 'StorageError', 'ValidationError',
     'VersionConflictError', 'getCausationId', 'getCorrelationId', 'getMetadata', 'getSpanId', 'getTraceId',
     'getUserId', 'isVersionConflict', 'setCausationId', 'setCorrelationId', 'setMetadata', 'setSpanId',
     'setTraceId', 'setUserId', 'withMetadataFrom',
   ]);
   assert.equal(api.EventTypeEventStored, 'EventStored');
+});
+
+test('esm: new EventStore() takes no arguments: a name is a ValidationError, not a quiet in-memory store', () => {
+  for (const args of [['my-db'], [{ name: 'my-db' }], [undefined]]) {
+    assert.throws(
+      () => new api.EventStore(...args),
+      (error) => error instanceof api.ValidationError && error.field === 'arguments' && /openIndexedDb/.test(error.message),
+    );
+  }
+  assert.ok(new api.EventStore() instanceof api.EventStore);
 });

@@ -162,6 +162,28 @@ describe('indexeddb: durability and sharing', () => {
     await reader.close();
   });
 
+  test('a save retried by another instance resolves with the stored event and notifies no one', async () => {
+    const w = world();
+    const [first, second] = [await open(w), await open(w)];
+    const heard = [];
+    first.subscribe((n) => heard.push(['first', n.event.id]));
+    second.subscribe((n) => heard.push(['second', n.event.id]));
+    const stored = await first.saveEvent(event('a', 1, { id: 'event-1' }));
+    const [again, concurrent] = await Promise.all([second.saveEvent(event('a', 1, { id: 'event-1' })), second.saveEvent(event('a', 1, { id: 'event-1' }))]);
+    assert.deepEqual(again, stored);
+    assert.deepEqual(concurrent, stored);
+    const [batchOnce, batchTwice] = await Promise.all([
+      first.saveEvents([event('a', 2, { id: 'e2' }), event('a', 3, { id: 'e3' })]),
+      first.saveEvents([event('a', 2, { id: 'e2' }), event('a', 3, { id: 'e3' })]),
+    ]);
+    assert.deepEqual(batchTwice, batchOnce, 'a retry within the same group commit');
+    await settle();
+    assert.deepEqual(heard.filter(([, id]) => id === 'event-1').sort(), [['first', 'event-1'], ['second', 'event-1']]);
+    assert.equal(heard.length, 6, 'each stored event heard once by each store');
+    assert.equal((await rawRecords(w.indexedDB, w.name)).length, 3);
+    await Promise.all([first.close(), second.close()]);
+  });
+
   test('subscribers hear commits made by other stores on the same database', async () => {
     const w = world();
     const [writer, listener, elsewhere] = [await open(w), await open(w), await open(world())];
@@ -176,6 +198,34 @@ describe('indexeddb: durability and sharing', () => {
     assert.deepEqual(heard, [['EventStored', 'a', 1], ['EventStored', 'a', 2], ['EventStored', 'b', 1]]);
     assert.deepEqual(unrelated, [], 'another database stays silent');
     await Promise.all([writer.close(), listener.close(), elsewhere.close()]);
+  });
+});
+
+describe('indexeddb: commands', () => {
+  test('60 commands racing from two instances on one database all land, gapless, each decided on the state it saved over', async () => {
+    const w = world();
+    const [left, right] = [await open(w), await open(w)];
+    const handler = new api.CommandHandler({
+      initialState: () => ({ count: 0 }),
+      evolve: (state, e) => ({ count: state.count + 1, last: e.data.issuer }),
+      maxRetries: 100,
+    });
+    let decisions = 0;
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        handler.handle(i % 2 ? left : right, 'account', (state) => {
+          decisions += 1;
+          return [{ eventType: 'Counted', data: { issuer: i, seen: state.count } }];
+        }),
+      ),
+    );
+    const events = await left.getEvents('account');
+    assert.deepEqual(events.map((e) => e.version), Array.from({ length: 60 }, (_, i) => i + 1), 'gapless');
+    for (const e of events) assert.equal(e.data.seen, e.version - 1, `version ${e.version} was decided on the state before it`);
+    assert.deepEqual(new Set(events.map((e) => e.data.issuer)).size, 60, 'every command landed once');
+    assert.deepEqual(results.map((r) => r.version).sort((a, b) => a - b), events.map((e) => e.version));
+    console.log(`# commands: 60 landed after ${decisions} decisions (${decisions - 60} retried on conflicts)`);
+    await Promise.all([left.close(), right.close()]);
   });
 });
 
@@ -248,6 +298,7 @@ describe('indexeddb: corrupt records', () => {
   test('a damaged snapshot is passed over for the one before it', async () => {
     const w = world();
     const store = await open(w);
+    await store.saveEvents([event('a', 1), event('a', 2)]);
     await store.saveSnapshot({ actorId: 'a', version: 1, state: { n: 1 } });
     await store.saveSnapshot({ actorId: 'a', version: 2, state: { n: 2 } });
     await rewriteRecord(w.indexedDB, w.name, 'snapshots', { actorId: 'a', version: 2, snapshot: 'not json' });

@@ -119,7 +119,7 @@ describe('jetstream: opening', () => {
 });
 
 describe('jetstream: layout', () => {
-  test('one message per event on the actor\'s subject, a batch as one message, Nats-Msg-Id from the event id', async () => {
+  test('one message per event on the actor\'s subject, a batch as one message, Nats-Msg-Id from actor, versions and ids', async () => {
     const names = fresh();
     const store = await openJetStream({ connection: shared, ...names });
     const single = await store.saveEvent(event('order.7 ü', 1, { id: 'event-1' }));
@@ -128,9 +128,11 @@ describe('jetstream: layout', () => {
     assert.equal(messages.length, 2);
     assert.equal(messages[0].subject, `${names.subjectPrefix}.order=2E7=20=C3=BC`);
     assert.deepEqual(JSON.parse(messages[0].body), single);
-    assert.equal(messages[0].headers.get('Nats-Msg-Id'), 'event-1');
+    const [singleId, batchId] = messages.map((message) => message.headers.get('Nats-Msg-Id'));
+    assert.match(singleId, /^aether-[0-9a-f]{32}$/);
+    assert.match(batchId, /^aether-[0-9a-f]{32}$/);
+    assert.notEqual(singleId, batchId);
     assert.deepEqual(JSON.parse(messages[1].body), batch);
-    assert.equal(messages[1].headers.get('Nats-Msg-Id'), `${batch[0].id}+2`);
     assert.deepEqual(await store.getEvents('order.7 ü'), [single, ...batch]);
   });
 
@@ -154,19 +156,33 @@ describe('jetstream: layout', () => {
 });
 
 describe('jetstream: retries and the version rule', () => {
-  test('a retried save with the same id resolves with the stored event, once; another event with that id is refused', async () => {
+  test('a retried save resolves with the stored event, once, from any client and outside the dedupe window', async () => {
     const names = fresh();
     const store = await openJetStream({ connection: shared, ...names });
     const first = await store.saveEvent(event('a', 1, { id: 'fixed-id', data: { amount: 5 } }));
     const other = await openJetStream({ connection: shared, ...names }); // another client that never saw it
-    const retried = await other.saveEvent(event('a', 1, { id: 'fixed-id', data: { amount: 5 } }));
-    assert.deepEqual(retried, first);
-    await assert.rejects(other.saveEvent(event('a', 2, { id: 'fixed-id', data: { amount: 6 } })), (error) => {
-      assert.ok(error instanceof ValidationError);
-      assert.equal(error.field, 'id');
-      return true;
-    });
-    assert.equal((await rawMessages(names.stream)).length, 1);
+    assert.deepEqual(await other.saveEvent(event('a', 1, { id: 'fixed-id', data: { amount: 5 } })), first);
+    const batch = await store.saveEvents([event('a', 2, { id: 'b-2' }), event('a', 3, { id: 'b-3' })]);
+    await store.saveEvent(event('a', 4));
+    // No longer the subject's last message: recognised by reading the events at those versions.
+    assert.deepEqual(await other.saveEvents([event('a', 2, { id: 'b-2' }), event('a', 3, { id: 'b-3' })]), batch);
+    assert.deepEqual(await other.saveEvent(event('a', 1, { id: 'fixed-id' })), first);
+    await assert.rejects(other.saveEvent(event('a', 4, { id: 'fixed-id' })), VersionConflictError, 'an id at another version is no retry');
+    const elsewhere = await other.saveEvent(event('b', 1, { id: 'fixed-id' }));
+    assert.equal(elsewhere.actorId, 'b', 'the same id at another actor is another event');
+    assert.equal((await rawMessages(names.stream)).length, 4);
+  });
+
+  test('ids of any length and with line breaks are stored like any other', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const ids = ['line\r\nbreak', 'x'.repeat(100_000), 'ü\u0000'];
+    for (const [i, id] of ids.entries()) {
+      const stored = await store.saveEvent(event('ids', i + 1, { id }));
+      assert.equal(stored.id, id);
+      assert.deepEqual(await store.saveEvent(event('ids', i + 1, { id })), stored, 'a retry');
+    }
+    assert.deepEqual((await store.getEvents('ids')).map((e) => e.id), ids);
   });
 
   test('two clients can never both store a version; the loser learns the server\'s version', async () => {
@@ -235,6 +251,7 @@ describe('jetstream: damaged data and failures', () => {
   test('snapshots live in the bucket under <token>.<version>; a damaged one is passed over', async () => {
     const names = fresh();
     const store = await openJetStream({ connection: shared, ...names });
+    await store.saveEvents([event('order.7', 3), event('order.7', 12)]);
     await store.saveSnapshot({ actorId: 'order.7', version: 3, state: { n: 3 } });
     const bucket = await new Kvm(shared).open(names.snapshotBucket);
     assert.deepEqual(JSON.parse((await bucket.get('order=2E7.3')).string()).state, { n: 3 });

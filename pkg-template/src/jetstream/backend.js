@@ -147,8 +147,7 @@ async function ensureStream(manager, { stream, subjectPrefix }, StorageType) {
 }
 
 class JetStreamBackend {
-  /** Own commits are heard from the stream, like everyone else's, in stream order. */
-  deliversAllCommits = true;
+  /** Called with every commit, this client's and others', as heard from the stream in stream order (once watching). */
   onCommitted = null;
   #settings;
   /** @type {Map<string, { version: number, sequence: number }>} each actor's latest version and its message's stream sequence, as last seen: only an expectation for the next publish, which the server checks */
@@ -179,22 +178,19 @@ class JetStreamBackend {
     return messages;
   }
 
-  /**
-   * The actor's latest version and the stream sequence of its last message, from
-   * the server, with that message's body (empty when the actor has none).
-   */
+  /** The actor's latest version and the stream sequence of its last message, from the server. */
   async #fetchLatest(actorId) {
     const { manager, stream } = this.#settings;
     const last = await manager.streams.getMessage(stream, { last_by_subj: this.#subject(actorId) });
     if (!last) {
       this.#latest.set(actorId, { version: 0, sequence: 0 });
-      return { version: 0, sequence: 0, body: new Uint8Array(0) };
+      return { version: 0, sequence: 0 };
     }
     const checked = checkMessages([last.data], actorId, Infinity);
     // A last message that cannot be decoded: the latest version is that of the last one that can.
     const version = checked.failed.length === 0 ? checked.lastVersion : (await this.#read(actorId, Infinity)).lastVersion;
     this.#latest.set(actorId, { version, sequence: last.seq });
-    return { version, sequence: last.seq, body: last.data };
+    return { version, sequence: last.seq };
   }
 
   async #read(actorId, fromVersion) {
@@ -262,12 +258,15 @@ class JetStreamBackend {
     return withDeadline((deadline) => this.#publish(subject, events, batch, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
   }
 
-  /** The version rule of the core, against the actor's latest version as known. */
-  #admit(events, latestVersion) {
+  /** The core's version rule against the actor's latest version: the VersionConflictError, or `undefined` if the save is admitted. */
+  #conflict(events, latestVersion) {
     const ledger = new core.VersionLedger();
     try {
       ledger.observe(events.actorIds[0], latestVersion);
       ledger.admit(events.actorIds, events.versions);
+      return undefined;
+    } catch (conflict) {
+      return conflict;
     } finally {
       ledger.free();
     }
@@ -278,36 +277,36 @@ class JetStreamBackend {
     const actorId = events.actorIds[0];
     const stored = batch ? `[${decoder.decode(events.utf8)}]` : decoder.decode(events.utf8);
     const body = batch ? encoder.encode(stored) : events.utf8;
-    const msgID = batch ? `${events.ids[0]}+${events.ids.length}` : events.ids[0];
+    // The same save always carries the same id, so the server drops a retry within its duplicate window.
+    const msgID = core.messageId(events.actorIds, events.versions, events.ids);
     await this.#watching;
     try {
       // An actor not seen yet is expected to be new (no message on its subject):
       // one round trip when it is, and the server's refusal corrects it when it is not.
       let expected = this.#latest.get(actorId) ?? { version: 0, sequence: 0 };
+      let fresh = false; // whether `expected` was just read from the server
       for (;;) {
-        try {
-          this.#admit(events, expected.version);
-        } catch {
-          // The conflict may rest on a remembered expectation: decide it on the server's
-          // latest (fetched ones carry the last message's body), where this save may
-          // already be, as the last message, if it is a retry.
-          if (!expected.body) expected = await this.#fetchLatest(actorId);
-          const retry = this.#asRetry(expected.body, events, batch);
-          if (retry !== undefined) return retry;
-          this.#admit(events, expected.version);
+        const conflict = this.#conflict(events, expected.version);
+        if (conflict && !fresh) {
+          expected = await this.#fetchLatest(actorId); // the conflict may rest on a stale expectation
+          fresh = true;
+          continue;
+        }
+        if (conflict) {
+          const retried = await this.#storedRetry(events, batch);
+          if (retried === undefined) throw conflict;
+          return retried;
         }
         if (deadline.passed) throw new Error('the save ran out of time');
         try {
           const ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
-          if (ack.duplicate) {
-            const original = await this.#settings.manager.streams.getMessage(stream, { seq: ack.seq });
-            return this.#asRetry(original?.data ?? new Uint8Array(0), events, batch) ?? this.#throwIdTaken(events, batch);
-          }
+          if (ack.duplicate) return await this.#duplicate(events, batch);
           this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
           return stored;
         } catch (error) {
           if (error?.code !== WRONG_LAST_SEQUENCE && error?.api_error?.err_code !== WRONG_LAST_SEQUENCE) throw error;
           expected = await this.#fetchLatest(actorId); // another client wrote first: look again
+          fresh = true;
         }
       }
     } catch (error) {
@@ -316,30 +315,26 @@ class JetStreamBackend {
     }
   }
 
-  /**
-   * The stored events if the message body `stored` holds this very save (a retry):
-   * its JSON as the save returns it; a ValidationError if it holds another event
-   * with the save's id; `undefined` if it is unrelated.
-   */
-  #asRetry(stored, events, batch) {
-    switch (core.compareRetry(stored, events.utf8)) {
-      case 'same':
-        return decoder.decode(stored);
-      case 'id-taken':
-        return this.#throwIdTaken(events, batch);
-      default:
-        return undefined;
-    }
+  /** If the save's events are all stored already (the core's retry rule), their JSON as the save returns it. */
+  async #storedRetry(events, batch) {
+    const actorId = events.actorIds[0];
+    const { events: stored } = await this.#read(actorId, events.versions[0]);
+    const { utf8, ends } = records.concatenate([encoder.encode(stored)]);
+    return core.storedRetry(utf8, ends, events.actorIds, events.versions, events.ids, batch);
   }
 
-  #throwIdTaken(events, batch) {
-    const field = batch ? '[0].id' : 'id';
-    throw new ValidationError(`${field} ${JSON.stringify(events.ids[0])} is already stored for another event`, { field });
+  /** The server dropped the save as a duplicate of a message it stored: the save's stored events. */
+  async #duplicate(events, batch) {
+    const stored = await this.#storedRetry(events, batch);
+    if (stored === undefined) throw new Error('the server dropped the save as a duplicate of a message it no longer holds');
+    return stored;
   }
 
+  /** Stores a snapshot once the actor's events have reached its version (events are never removed, so checking first is safe). */
   async saveSnapshot(json) {
     const { json: stored, actorId, version } = records.unwrapSnapshot(core.prepareSnapshot(json));
     const key = `${core.encodeActorToken(actorId)}.${version}`;
+    core.checkSnapshotVersion(version, await this.getLatestVersion(actorId));
     try {
       await this.#settings.snapshots.put(key, encoder.encode(stored));
     } catch (error) {
