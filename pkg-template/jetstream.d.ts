@@ -1,4 +1,7 @@
 // Type declarations for aether-eventstore/jetstream, the EventStore on NATS JetStream.
+// They use the NATS client's types, which need `esnext.disposable` in
+// `compilerOptions.lib` and the DOM library or `@types/node` (for TextEncoder
+// and WebSocket), or else `skipLibCheck`. The main entry needs none of these.
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { EventStore } from 'aether-eventstore';
 
@@ -14,6 +17,12 @@ export interface JetStreamOptions {
   subjectPrefix?: string;
   /** The key-value bucket of snapshots; default `'AETHER_SNAPSHOTS'`. */
   snapshotBucket?: string;
+  /**
+   * The replicas of a stream that the store creates; default 1 (3 on a cluster).
+   * A replicated stream on a server too old to enforce the version rule in clustered streams
+   * is refused with `StorageError`.
+   */
+  replicas?: number;
 }
 
 /**

@@ -45,6 +45,11 @@ step('install the tarball into a fresh consumer', 'npm', ['install', '--no-audit
   cwd: consumer,
 });
 step('TypeScript declarations (tsc --strict)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', consumer]);
+// The main entry in a Node.js project without the DOM library (lib es2022, no @types), CommonJS too.
+step('TypeScript declarations without DOM (tsc --strict, Node.js)', join(root, 'node_modules', '.bin', 'tsc'), [
+  '-p',
+  join(consumer, 'tsconfig.node.json'),
+]);
 
 const testFiles = [
   ...readdirSync(consumer)
