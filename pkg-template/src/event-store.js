@@ -1,28 +1,33 @@
 // EventStore: the public class. It encodes input (json.js), delegates to a
-// backend (memory, IndexedDB, JetStream), decodes results, and fans out notifications.
-// Validation and the version rule are the Rust core's, whatever the backend.
+// backend (memory, IndexedDB, JetStream, files), decodes results, and feeds
+// commits to subscribers (feed.js). Validation, the version rule and idempotent
+// retries are the Rust core's, whatever the backend.
 //
 // A backend takes and returns JSON text, with read arguments already checked:
-//   saveEvent(json) -> stored json          saveEvents(jsonArray) -> stored jsonArray
+//   saveEvent(json) -> { stored: json, retried }
+//   saveEvents(jsonArray) -> { stored: jsonArray, retried }
 //   getEvents(actorId, fromVersion) -> jsonArray
 //   getEventsWithErrors(actorId, fromVersion) -> { events: jsonArray, errors }
 //   getLatestVersion(actorId) -> number     saveSnapshot(json) -> stored json
-//   getLatestSnapshot(actorId) -> json | undefined                close()
+//   getLatestSnapshot(actorId) -> json | undefined
+//   readAll(after, limit) -> jsonArray of { position, event }
+//   lastPosition() -> number                close()
 // each returning a value or a Promise of it. A save that retries stored events
-// (the core's rule) resolves with them. A backend calls `onCommitted(jsonArray)`
-// with every commit, its own and other instances', in commit order, and never
-// for a retry; `watch()`, if it has one, is called when the first listener subscribes.
+// (the core's rule) resolves with them and `retried: true`. While anyone
+// listens, a backend calls `onCommitted(recorded)` for every commit (see feed.js
+// and `orderedNotices`), never for a retry; `watch()`, if it has one, starts
+// hearing other clients' commits and resolves once it does.
 
 import * as core from '#wasm';
 import { StorageError, ValidationError, storageError } from './errors.js';
+import { EventTypeEventStored, Feed } from './feed.js';
+import { importLines } from './import-events.js';
 import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
-import { reportError } from './report.js';
 
-/** The `eventType` of the notification sent to subscribers after each stored event. */
-export const EventTypeEventStored = 'EventStored';
+export { EventTypeEventStored };
 
 const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
 
@@ -36,6 +41,13 @@ const internals = Object.freeze({
   records,
   core,
 });
+
+/** The options object of `readAll`, `subscribe` and `exportEvents`: `undefined`, `null` or an object. */
+function optionsObject(options) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') throw new ValidationError('options must be an object', { field: 'options' });
+  return options;
+}
 
 /** What `getEventsWithErrors` returns: the decoded events and the records that could not be decoded. */
 export class ReplayResult {
@@ -54,32 +66,10 @@ export class ReplayResult {
   }
 }
 
-function deepFreeze(value) {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze(value[key]);
-  }
-  return value;
-}
-
-/** Reports an error of a listener without letting it reach the store or other listeners. */
-const reportListenerError = (error) => reportError('aether-eventstore: an EventStored listener failed', error);
-
-/** Calls a listener; what it throws, or the rejection of the promise it returns, is reported. */
-function callListener(listener, notification) {
-  try {
-    const result = listener(notification);
-    if (typeof result?.then === 'function') result.then(undefined, reportListenerError);
-  } catch (error) {
-    reportListenerError(error);
-  }
-}
-
 /** An append-only store of per-actor event streams with optimistic concurrency. */
 export class EventStore {
   #backend;
-  /** @type {Set<{ listener: Function }>} one entry per subscription */
-  #subscriptions = new Set();
+  #feed;
   #closed = false;
 
   /** An in-memory store. It takes no arguments: persistent stores are opened with `EventStore.openIndexedDb` and friends. */
@@ -91,9 +81,7 @@ export class EventStore {
       );
     }
     this.#backend = internal[0] === CONSTRUCT_WITH_BACKEND ? internal[1] : new MemoryBackend();
-    this.#backend.onCommitted = (storedJson) => {
-      if (!this.#closed) this.#publish(storedJson);
-    };
+    this.#feed = new Feed(this.#backend);
   }
 
   /**
@@ -112,7 +100,7 @@ export class EventStore {
   /** Stores one event if its version is above the actor's latest; resolves with the stored event. */
   async saveEvent(event) {
     const backend = this.#open();
-    return JSON.parse(await backend.saveEvent(encodeEvent(event)));
+    return JSON.parse((await backend.saveEvent(encodeEvent(event))).stored);
   }
 
   /** Stores every event or none; resolves with the stored events. */
@@ -120,7 +108,7 @@ export class EventStore {
     const backend = this.#open();
     const json = encodeEvents(events);
     if (json === '[]') return [];
-    return JSON.parse(await backend.saveEvents(json));
+    return JSON.parse((await backend.saveEvents(json)).stored);
   }
 
   /** The actor's events with `version >= fromVersion`, ascending. */
@@ -155,41 +143,68 @@ export class EventStore {
   }
 
   /**
-   * Calls `listener` with `{ eventType: 'EventStored', event }` after each stored event,
-   * asynchronously and in commit order. Returns the function that unsubscribes.
+   * The stored events with `position > after` in the global order, ascending,
+   * at most `limit` (default 1000), as `{ position, event }`.
    */
-  subscribe(listener) {
+  async readAll(options) {
+    const backend = this.#open();
+    const { after, limit } = optionsObject(options);
+    return JSON.parse(await backend.readAll(core.checkAfter(after), core.checkLimit(limit)));
+  }
+
+  /** The position of the last stored event, `0` for an empty store. */
+  async lastPosition() {
+    return this.#open().lastPosition();
+  }
+
+  /**
+   * Calls `listener` with `{ eventType: 'EventStored', event, position }` for each
+   * stored event, asynchronously, once, in position order: with `{ after }`, first
+   * every event after that position, then each new one; without, each new one.
+   * Returns the function that unsubscribes.
+   */
+  subscribe(listener, options) {
     this.#open();
     if (typeof listener !== 'function') {
       throw new ValidationError('listener must be a function', { field: 'listener' });
     }
-    const subscription = { listener };
-    this.#subscriptions.add(subscription);
-    this.#backend.watch?.();
-    return () => {
-      this.#subscriptions.delete(subscription);
-    };
+    const { after } = optionsObject(options);
+    return this.#feed.add(listener, after === undefined ? undefined : core.checkAfter(after));
   }
 
-  /** Notifies the current subscribers of stored events, given as a JSON array, after this call returns. */
-  #publish(storedJson) {
-    if (this.#subscriptions.size === 0) return;
-    const subscriptions = [...this.#subscriptions];
-    queueMicrotask(() => {
-      for (const event of JSON.parse(storedJson)) {
-        const notification = deepFreeze({ eventType: EventTypeEventStored, event });
-        for (const subscription of subscriptions) {
-          if (this.#subscriptions.has(subscription)) callListener(subscription.listener, notification);
+  /** The stored events with `position > after` as JSON Lines, one line (ending in `\n`) per event, in position order. */
+  exportEvents(options) {
+    const backend = this.#open();
+    let after = core.checkAfter(optionsObject(options).after);
+    const open = () => this.#open();
+    return (async function* lines() {
+      for (;;) {
+        open();
+        const page = JSON.parse(await backend.readAll(after, 1000));
+        for (const { position, event } of page) {
+          after = position;
+          yield `${JSON.stringify(event)}\n`;
         }
+        if (page.length === 0) return;
       }
-    });
+    })();
+  }
+
+  /**
+   * Stores the events of JSON Lines text (as `exportEvents` writes it), given as
+   * a string, an iterable or async iterable of strings or bytes, or a ReadableStream.
+   * Events already stored are skipped. Resolves with the counts.
+   */
+  async importEvents(source) {
+    const backend = this.#open();
+    return importLines(source, (json) => this.#open() && backend.saveEvents(json), backend.oneActorPerBatch === true);
   }
 
   /** Releases the store's resources; afterwards every method rejects with `StorageError`. Closing twice is harmless. */
   async close() {
     if (this.#closed) return;
     this.#closed = true;
-    this.#subscriptions.clear();
+    this.#feed.clear();
     await this.#backend.close();
   }
 }

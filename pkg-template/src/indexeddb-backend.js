@@ -95,8 +95,13 @@ export class IndexedDbBackend {
   /** @type {Promise<void> | null} the group commit in progress */
   #writing = null;
   #channel = null;
-  /** Called with a JSON array of the events of each commit, this instance's or another's. */
+  /**
+   * Called (while anyone listens) after each commit to the database, this
+   * instance's or another's: other tabs' notices can arrive in any order, so it
+   * only says "read what is new" (see feed.js).
+   */
   onCommitted = null;
+  orderedNotices = false;
 
   constructor(factory, KeyRange, name, durability) {
     this.#factory = factory;
@@ -106,7 +111,7 @@ export class IndexedDbBackend {
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(channelName(factory, name));
       this.#channel.unref?.(); // Node.js: an open store must not keep the process alive
-      this.#channel.onmessage = (message) => this.onCommitted?.(message.data);
+      this.#channel.onmessage = () => this.onCommitted?.();
     }
   }
 
@@ -203,7 +208,7 @@ export class IndexedDbBackend {
     return this.#enqueue(unwrapEvents(prepareEvents(json)), true);
   }
 
-  /** Queues one whole save for the next group commit; resolves with the stored JSON. */
+  /** Queues one whole save for the next group commit; resolves with `{ stored, retried }`. */
   #enqueue(events, batch) {
     return new Promise((resolve, reject) => {
       this.#queue.push({ events, batch, resolve, reject });
@@ -236,22 +241,21 @@ export class IndexedDbBackend {
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
     }
-    const committed = [];
+    let committed = false;
     for (const save of group) {
       if (save.conflict) {
         save.reject(save.conflict);
       } else if (save.retried !== undefined) {
-        save.resolve(save.retried);
+        save.resolve({ stored: save.retried, retried: true });
       } else {
         const json = decoder.decode(save.events.utf8);
-        save.resolve(save.batch ? `[${json}]` : json);
-        committed.push(json);
+        save.resolve({ stored: save.batch ? `[${json}]` : json, retried: false });
+        committed = true;
       }
     }
-    if (committed.length > 0) {
-      const events = `[${committed.join(',')}]`;
-      this.onCommitted?.(events);
-      this.#channel?.postMessage(events);
+    if (committed) {
+      this.onCommitted?.();
+      this.#channel?.postMessage('committed');
     }
   }
 
@@ -309,7 +313,7 @@ export class IndexedDbBackend {
     const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
     const versions = Float64Array.from(records, (record) => Number(record?.version));
     const { events, failed, errors: problems } = checkRecords(payloads, (utf8, ends) =>
-      checkEventRecords(utf8, ends, actorId, versions),
+      checkEventRecords(utf8, ends, [actorId], versions, undefined),
     );
     const errors = Array.from(failed, (index, i) => ({
       sequenceNumber: records[index].sequenceNumber,
@@ -331,6 +335,46 @@ export class IndexedDbBackend {
     try {
       const transaction = await this.#transaction([EVENTS], 'readonly');
       return await this.#latestVersion(transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION), actorId);
+    } catch (error) {
+      throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
+    }
+  }
+
+  /**
+   * At most `limit` sound events with `position > after` (positions are the
+   * records' sequence numbers: the key generator of the events store, which
+   * every connection shares and write transactions advance in commit order).
+   */
+  async readAll(after, limit) {
+    const parts = []; // the inside of each sound page's JSON array
+    let from = after;
+    let wanted = limit;
+    for (;;) {
+      let records;
+      try {
+        const transaction = await this.#transaction([EVENTS], 'readonly');
+        records = await request(transaction.objectStore(EVENTS).getAll(this.#KeyRange.lowerBound(from, true), wanted));
+      } catch (error) {
+        throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
+      }
+      const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
+      const actorIds = records.map((record) => String(record?.actorId));
+      const versions = Float64Array.from(records, (record) => Number(record?.version));
+      const positions = Float64Array.from(records, (record) => record.sequenceNumber);
+      const { events, failed } = checkRecords(payloads, (utf8, ends) => checkEventRecords(utf8, ends, actorIds, versions, positions));
+      if (events !== '[]') parts.push(events.slice(1, -1));
+      // Records that cannot be decoded are left out: read on until `limit` sound ones, or the end.
+      if (failed.length === 0 || records.length < wanted) return `[${parts.join(',')}]`;
+      from = records.at(-1).sequenceNumber;
+      wanted = failed.length;
+    }
+  }
+
+  async lastPosition() {
+    try {
+      const transaction = await this.#transaction([EVENTS], 'readonly');
+      const cursor = await request(transaction.objectStore(EVENTS).openKeyCursor(null, 'prev'));
+      return cursor ? cursor.key : 0;
     } catch (error) {
       throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
     }

@@ -5,19 +5,27 @@ import { StoreCore } from '#wasm';
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #core = new StoreCore();
-  /** Called with each commit; only this instance writes to this memory. */
+  /** Only this instance writes to this memory, so its notices are every commit, in order. */
+  orderedNotices = true;
+  /** Set by the feed while anyone listens. */
   onCommitted = null;
 
   saveEvent(json) {
-    const stored = this.#core.saveEvent(json);
-    if (!this.#core.lastSaveRetried()) this.onCommitted?.(`[${stored}]`);
-    return stored;
+    return this.#settled(this.#core.saveEvent(json));
   }
 
   saveEvents(json) {
-    const stored = this.#core.saveEvents(json);
-    if (!this.#core.lastSaveRetried()) this.onCommitted?.(stored);
-    return stored;
+    return this.#settled(this.#core.saveEvents(json));
+  }
+
+  /** What a save resolves with; its events (the last ones of the global order) go to the listeners. */
+  #settled(stored) {
+    const count = this.#core.lastSaveStored();
+    if (count > 0 && this.onCommitted) {
+      const last = this.#core.lastPosition();
+      this.onCommitted(this.#core.readAll(last - count, count));
+    }
+    return { stored, retried: count === 0 };
   }
 
   getEvents(actorId, fromVersion) {
@@ -39,6 +47,14 @@ export class MemoryBackend {
 
   getLatestSnapshot(actorId) {
     return this.#core.getLatestSnapshot(actorId);
+  }
+
+  readAll(after, limit) {
+    return this.#core.readAll(after, limit);
+  }
+
+  lastPosition() {
+    return this.#core.lastPosition();
   }
 
   close() {

@@ -44,14 +44,14 @@ export function unwrapSnapshot(prepared) {
 
 /**
  * Checks stored records with `check(utf8, ends)` (the core's `checkEventRecords`
- * or `checkMessages`): the sound ones' events as a JSON array, the last version
+ * or `checkMessages`): the sound ones' events as a JSON array and their count, the last version
  * among them, and the indices of the others with what is wrong with each.
  * @param {Uint8Array[]} chunks the records' bytes
  */
 export function checkRecords(chunks, check) {
   const { utf8, ends } = concatenate(chunks);
   const checked = check(utf8, ends);
-  const { events, lastVersion, failed, errors } = checked;
+  const { events, count, lastVersion, failed, errors } = checked;
   checked.free();
-  return { events, lastVersion, failed, errors };
+  return { events, count, lastVersion, failed, errors };
 }

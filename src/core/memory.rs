@@ -1,10 +1,14 @@
-//! The in-memory store: per-actor streams of canonical JSON, and latest snapshots.
+//! The in-memory store: per-actor streams of canonical JSON, the global order
+//! across them, and latest snapshots.
 //!
 //! Each actor's events live in one growing buffer of comma-separated JSON, so
 //! that appending is amortized O(1) without an allocation per event, and reading
-//! from a version is a binary search and one copy of what is read.
+//! from a version is a binary search and one copy of what is read. The global
+//! order is a log of (stream, entry) pairs: an event's position is its index in
+//! the log plus one.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use super::error::{InvalidInput, StoreError};
 use super::event::{new_events_from_json, Event};
@@ -47,6 +51,11 @@ impl Stream {
             .entries
             .binary_search_by_key(&version, |entry| entry.version)
             .ok()?;
+        self.json_of(index)
+    }
+
+    /// The JSON of the `index`-th event.
+    fn json_of(&self, index: usize) -> Option<&str> {
         let start = self.entries.get(index)?.start;
         let end = self
             .entries
@@ -72,15 +81,26 @@ impl Stream {
 pub struct Saved {
     /// The stored events' JSON: one event, or a JSON array for a batch.
     pub json: String,
-    /// Whether the save was a retry of events already stored (see [`retry`]):
-    /// then nothing new was stored.
-    pub retried: bool,
+    /// How many events the save stored: `0` when it was a retry of events
+    /// already stored (see [`retry`]).
+    pub stored: usize,
+}
+
+/// Where an event of the global order is: its stream and its index there.
+#[derive(Debug, Clone, Copy)]
+struct Logged {
+    stream: u32,
+    entry: u32,
 }
 
 /// Every actor's stream and latest snapshot, in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    streams: HashMap<String, Stream>,
+    /// Each actor's index in `streams`.
+    actors: HashMap<String, u32>,
+    streams: Vec<Stream>,
+    /// Every stored event in commit order: position `p` is `log[p - 1]`.
+    log: Vec<Logged>,
     snapshots: HashMap<String, ActorSnapshot>,
 }
 
@@ -100,7 +120,7 @@ impl MemoryStore {
             return match retried.as_deref() {
                 Some([json]) => Ok(Saved {
                     json: (*json).to_owned(),
-                    retried: true,
+                    stored: 0,
                 }),
                 _ => Err(conflict.into()),
             };
@@ -108,7 +128,7 @@ impl MemoryStore {
         self.push(&event.actor_id, event.version, event.json());
         Ok(Saved {
             json: event.into_json(),
-            retried: false,
+            stored: 1,
         })
     }
 
@@ -122,7 +142,7 @@ impl MemoryStore {
             return match self.stored_retry(&events) {
                 Some(stored) => Ok(Saved {
                     json: json_array(stored.into_iter()),
-                    retried: true,
+                    stored: 0,
                 }),
                 None => Err(conflict.into()),
             };
@@ -132,7 +152,7 @@ impl MemoryStore {
         }
         Ok(Saved {
             json: json_array(events.iter().map(Event::json)),
-            retried: false,
+            stored: events.len(),
         })
     }
 
@@ -140,36 +160,76 @@ impl MemoryStore {
     fn stored_retry(&self, events: &[Event]) -> Option<Vec<&str>> {
         let stored: Option<Vec<&str>> = events
             .iter()
-            .map(|event| self.streams.get(&event.actor_id)?.json_at(event.version))
+            .map(|event| self.stream(&event.actor_id)?.json_at(event.version))
             .collect();
         retry::stored_events(retry::keys(events), stored?)
     }
 
     fn push(&mut self, actor_id: &str, version: i64, json: &str) {
-        match self.streams.get_mut(actor_id) {
-            Some(stream) => stream.push(version, json),
-            None => self
-                .streams
-                .entry(actor_id.to_owned())
-                .or_default()
-                .push(version, json),
+        let index = match self.actors.get(actor_id) {
+            Some(index) => *index,
+            None => {
+                let index = u32::try_from(self.streams.len()).unwrap_or(u32::MAX);
+                self.actors.insert(actor_id.to_owned(), index);
+                self.streams.push(Stream::default());
+                index
+            }
+        };
+        if let Some(stream) = self.streams.get_mut(index as usize) {
+            self.log.push(Logged {
+                stream: index,
+                entry: u32::try_from(stream.entries.len()).unwrap_or(u32::MAX),
+            });
+            stream.push(version, json);
         }
+    }
+
+    fn stream(&self, actor_id: &str) -> Option<&Stream> {
+        self.streams.get(*self.actors.get(actor_id)? as usize)
     }
 
     /// The actor's latest version, `0` when it has no events.
     pub fn latest_version(&self, actor_id: &str) -> i64 {
-        self.streams.get(actor_id).map_or(0, Stream::latest_version)
+        self.stream(actor_id).map_or(0, Stream::latest_version)
     }
 
     /// The actor's events with `version >= from_version`, ascending, as a JSON array.
     pub fn events_json(&self, actor_id: &str, from_version: i64) -> String {
         let events = self
-            .streams
-            .get(actor_id)
+            .stream(actor_id)
             .map_or("", |stream| stream.json_from(from_version));
         let mut out = String::with_capacity(events.len() + 2);
         out.push('[');
         out.push_str(events);
+        out.push(']');
+        out
+    }
+
+    /// The position of the last stored event, `0` when there is none.
+    pub fn last_position(&self) -> i64 {
+        self.log.len() as i64
+    }
+
+    /// At most `limit` stored events with `position > after`, ascending, as a
+    /// JSON array of `{"position":p,"event":...}`.
+    pub fn read_all_json(&self, after: i64, limit: usize) -> String {
+        let first = usize::try_from(after.max(0)).unwrap_or(usize::MAX);
+        let mut out = String::from("[");
+        for (offset, logged) in self.log.iter().skip(first).take(limit).enumerate() {
+            let json = self
+                .streams
+                .get(logged.stream as usize)
+                .and_then(|stream| stream.json_of(logged.entry as usize))
+                .unwrap_or("null");
+            if offset > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                "{{\"position\":{},\"event\":{json}}}",
+                first + offset + 1
+            );
+        }
         out.push(']');
         out
     }
@@ -297,12 +357,12 @@ mod tests {
             )
         };
         let first = store.save_event(&with_id("e1", 1, 1), 10).unwrap();
-        assert!(!first.retried);
+        assert_eq!(first.stored, 1);
         let again = store.save_event(&with_id("e1", 1, 1), 20).unwrap();
         assert_eq!(
             again,
             Saved {
-                retried: true,
+                stored: 0,
                 ..first.clone()
             },
             "the stored timestamp, not a new one"
@@ -313,14 +373,14 @@ mod tests {
         assert_eq!(
             retried,
             Saved {
-                retried: true,
+                stored: 0,
                 ..stored
             }
         );
         assert_eq!(versions(&store, "a", 0), [1, 2, 3]);
 
         let single_of_batch = store.save_event(&with_id("e3", 3, 3), 0).unwrap();
-        assert!(single_of_batch.retried);
+        assert_eq!(single_of_batch.stored, 0);
         assert!(
             store.save_event(&with_id("other", 3, 3), 0).is_err(),
             "another id at a stored version is a conflict"
@@ -331,6 +391,36 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(versions(&store, "a", 0), [1, 2, 3]);
+    }
+
+    #[test]
+    fn the_global_order_is_commit_order_across_actors() {
+        let mut store = MemoryStore::new();
+        assert_eq!(store.last_position(), 0);
+        assert_eq!(store.read_all_json(0, 10), "[]");
+        store.save_event(&event("a", 1), 0).unwrap();
+        let batch = format!("[{},{}]", event("b", 1), event("a", 2));
+        assert_eq!(store.save_events(&batch, 0).unwrap().stored, 2);
+        store.save_event(&event("a", 2), 0).unwrap_err();
+        store.save_event(&event("c", 7), 0).unwrap();
+        assert_eq!(store.last_position(), 4);
+        let all: Vec<Value> = serde_json::from_str(&store.read_all_json(0, 100)).unwrap();
+        let order: Vec<(i64, &str, i64)> = all
+            .iter()
+            .map(|r| {
+                (
+                    r["position"].as_i64().unwrap(),
+                    r["event"]["actorId"].as_str().unwrap(),
+                    r["event"]["version"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(order, [(1, "a", 1), (2, "b", 1), (3, "a", 2), (4, "c", 7)]);
+        let page: Vec<Value> = serde_json::from_str(&store.read_all_json(1, 2)).unwrap();
+        assert_eq!(page.len(), 2);
+        assert_eq!(page[0]["position"], 2);
+        assert_eq!(store.read_all_json(4, 10), "[]");
+        assert_eq!(store.read_all_json(-5, 1).matches("position").count(), 1);
     }
 
     #[test]

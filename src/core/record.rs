@@ -63,6 +63,20 @@ pub fn check_message<'a>(bytes: &'a [u8], actor_id: &str) -> Result<Vec<(i64, &'
         .collect()
 }
 
+/// How many positions one JetStream message spans: the events of a message
+/// with stream sequence `s` have the positions `s * 1,000,000 + i`, `i` being
+/// the event's index in the message. No message can hold a million events (the
+/// largest payload JetStream allows is 64 MB), and positions stay safe integers
+/// up to sequence 9,007,199,253.
+pub const POSITIONS_PER_MESSAGE: i64 = 1_000_000;
+
+/// The position of the `index`-th event of the message with stream sequence `sequence`.
+pub fn message_position(sequence: i64, index: usize) -> i64 {
+    sequence
+        .saturating_mul(POSITIONS_PER_MESSAGE)
+        .saturating_add(index as i64)
+}
+
 /// Checks that a stored snapshot record is a valid snapshot.
 pub fn check_snapshot(bytes: &[u8]) -> Result<(), String> {
     let text =
@@ -105,6 +119,15 @@ mod tests {
             .contains("actor"));
         assert!(check_message(b"[]", "a").is_err());
         assert!(check_message(b"garbage", "a").is_err());
+    }
+
+    #[test]
+    fn a_message_spans_a_million_positions() {
+        assert_eq!(message_position(1, 0), 1_000_000);
+        assert_eq!(message_position(42, 2), 42_000_002);
+        assert!(
+            message_position(9_007_199_253, 999_999) <= crate::core::validate::MAX_SAFE_INTEGER
+        );
     }
 
     #[test]

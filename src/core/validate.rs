@@ -63,6 +63,30 @@ pub fn from_version(value: Option<f64>) -> Result<i64, InvalidInput> {
     }
 }
 
+/// A position to read after (`after`): a safe integer >= 0, `0` when absent.
+pub fn after_position(value: Option<f64>) -> Result<i64, InvalidInput> {
+    safe_integer_from(value, 0, 0)
+        .ok_or_else(|| InvalidInput::new("after", "must be a safe integer >= 0 (a position)"))
+}
+
+/// How many events a read may return at most (`limit`): a safe integer >= 1, 1000 when absent.
+pub fn read_limit(value: Option<f64>) -> Result<i64, InvalidInput> {
+    safe_integer_from(value, 1, DEFAULT_READ_LIMIT)
+        .ok_or_else(|| InvalidInput::new("limit", "must be a safe integer >= 1"))
+}
+
+/// What `readAll` returns at most when no `limit` is given.
+pub const DEFAULT_READ_LIMIT: i64 = 1000;
+
+/// `value` as a safe integer >= `min`, `default` when absent; `None` when it is not one.
+fn safe_integer_from(value: Option<f64>, min: i64, default: i64) -> Option<i64> {
+    let Some(number) = value else {
+        return Some(default);
+    };
+    let integer = number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER as f64;
+    Some(number as i64).filter(|n| integer && *n >= min)
+}
+
 /// Metadata: an object of string values, kept as the text it arrived in;
 /// absent, `null` and `{}` all mean none.
 pub fn metadata(value: Field<'_>) -> Result<Field<'_>, InvalidInput> {
@@ -276,6 +300,24 @@ mod tests {
             "1970-01-01T00:00:00.000Z"
         );
         assert_eq!(timestamp(None, None).unwrap_err().field, "timestamp");
+    }
+
+    #[test]
+    fn read_all_arguments_are_safe_integers() {
+        assert_eq!(after_position(None), Ok(0));
+        assert_eq!(after_position(Some(42.0)), Ok(42));
+        assert_eq!(read_limit(None), Ok(DEFAULT_READ_LIMIT));
+        assert_eq!(read_limit(Some(1.0)), Ok(1));
+        for bad in [-1.0, 0.5, f64::NAN, f64::INFINITY, 2f64.powi(53)] {
+            assert_eq!(
+                after_position(Some(bad)).unwrap_err().field,
+                "after",
+                "{bad}"
+            );
+        }
+        for bad in [0.0, -1.0, 1.5, f64::NAN] {
+            assert_eq!(read_limit(Some(bad)).unwrap_err().field, "limit", "{bad}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! snapshots validated into their stored form, the version rule applied to a
 //! group of saves inside one write transaction, and checks of records read back.
 
+use std::fmt::Write;
+
 use wasm_bindgen::prelude::*;
 
 use super::errors::{invalid_to_js, to_js};
@@ -130,6 +132,8 @@ pub struct CheckedRecords {
     pub failed: Vec<u32>,
     /// Why, for each of `failed`.
     pub errors: Vec<String>,
+    /// How many events `events` holds.
+    pub count: u32,
 }
 
 /// Splits records given one after another in `utf8` (record `i` ends at `ends[i]`).
@@ -154,10 +158,19 @@ impl CheckedRecords {
     }
 
     fn push_event(&mut self, json: &str) {
-        if self.events.len() > 1 {
+        if self.count > 0 {
             self.events.push(',');
         }
         self.events.push_str(json);
+        self.count += 1;
+    }
+
+    fn push_recorded(&mut self, position: f64, json: &str) {
+        if self.count > 0 {
+            self.events.push(',');
+        }
+        let _ = write!(self.events, "{{\"position\":{position},\"event\":{json}}}");
+        self.count += 1;
     }
 
     fn push_error(&mut self, index: usize, error: String) {
@@ -171,23 +184,36 @@ impl CheckedRecords {
     }
 }
 
-/// Checks the IndexedDB event records read for `actorId`, given as their payloads
-/// one after another in `utf8` (record `i` ends at `ends[i]`) and the versions
-/// they are indexed at.
+/// Checks stored event records (IndexedDB records, directory-store lines), given
+/// as their payloads one after another in `utf8` (record `i` ends at `ends[i]`),
+/// against the actor and version each is indexed at: `actorIds` holds one actor
+/// per record, or one for all. With `positions` (one per record), `events` holds
+/// the sound records as `{"position":p,"event":...}` entries instead of events.
 #[wasm_bindgen(js_name = checkEventRecords)]
 pub fn check_event_records(
     utf8: &[u8],
     ends: &[u32],
-    actor_id: &str,
+    actor_ids: Vec<String>,
     versions: &[f64],
+    positions: Option<Box<[f64]>>,
 ) -> CheckedRecords {
     let mut checked = CheckedRecords::new(utf8.len());
+    let actor_of = |index: usize| {
+        actor_ids
+            .get(index)
+            .or(actor_ids.first())
+            .map_or("", String::as_str)
+    };
     for (index, (bytes, version)) in records(utf8, ends).zip(versions).enumerate() {
-        let outcome = record::check_event(bytes, actor_id, *version as i64)
+        let outcome = record::check_event(bytes, actor_of(index), *version as i64)
             .and_then(|()| std::str::from_utf8(bytes).map_err(|error| error.to_string()));
-        match outcome {
-            Ok(json) => checked.push_event(json),
-            Err(error) => checked.push_error(index, error),
+        match (outcome, &positions) {
+            (Ok(json), None) => checked.push_event(json),
+            (Ok(json), Some(positions)) => {
+                let position = positions.get(index).copied().unwrap_or_default();
+                checked.push_recorded(position, json);
+            }
+            (Err(error), _) => checked.push_error(index, error),
         }
     }
     checked.finish()
@@ -212,6 +238,38 @@ pub fn check_messages(
                     checked.last_version = version as f64;
                     if version as f64 >= from_version {
                         checked.push_event(json);
+                    }
+                }
+            }
+            Err(error) => checked.push_error(index, error),
+        }
+    }
+    checked.finish()
+}
+
+/// Checks JetStream messages of any actors in stream order, given one after
+/// another in `utf8` (message `i` ends at `ends[i]`, holds events of
+/// `actorIds[i]` and has the stream sequence `sequences[i]`): `events` holds at
+/// most `limit` of their events with `position > after`, as `{ position, event }`
+/// (see `record::message_position`). Messages that cannot be decoded are reported.
+#[wasm_bindgen(js_name = checkRecordedMessages)]
+pub fn check_recorded_messages(
+    utf8: &[u8],
+    ends: &[u32],
+    actor_ids: Vec<String>,
+    sequences: &[f64],
+    after: f64,
+    limit: u32,
+) -> CheckedRecords {
+    let mut checked = CheckedRecords::new(utf8.len());
+    let messages = records(utf8, ends).zip(actor_ids.iter().zip(sequences));
+    for (index, (bytes, (actor_id, sequence))) in messages.enumerate() {
+        match record::check_message(bytes, actor_id) {
+            Ok(events) => {
+                for (in_message, (_, json)) in events.into_iter().enumerate() {
+                    let position = record::message_position(*sequence as i64, in_message) as f64;
+                    if position > after && checked.count < limit {
+                        checked.push_recorded(position, json);
                     }
                 }
             }

@@ -14,7 +14,7 @@ use crate::core::{MemoryStore, StoreError};
 #[derive(Debug, Default)]
 pub struct StoreCore {
     store: MemoryStore,
-    last_save_retried: bool,
+    last_save_stored: usize,
 }
 
 #[wasm_bindgen]
@@ -39,17 +39,29 @@ impl StoreCore {
         self.settle(saved)
     }
 
-    /// Whether the last successful save was a retry of stored events, which
-    /// stored nothing new (and so notifies no one).
-    #[wasm_bindgen(js_name = lastSaveRetried)]
-    pub fn last_save_retried(&self) -> bool {
-        self.last_save_retried
+    /// How many events the last successful save stored: `0` for a retry of
+    /// stored events (which notifies no one). They are the last ones of the global order.
+    #[wasm_bindgen(js_name = lastSaveStored)]
+    pub fn last_save_stored(&self) -> u32 {
+        u32::try_from(self.last_save_stored).unwrap_or(u32::MAX)
     }
 
     fn settle(&mut self, saved: Result<Saved, StoreError>) -> Result<String, JsValue> {
         let saved = saved.map_err(to_js)?;
-        self.last_save_retried = saved.retried;
+        self.last_save_stored = saved.stored;
         Ok(saved.json)
+    }
+
+    /// The position of the last stored event, `0` when there is none.
+    #[wasm_bindgen(js_name = lastPosition)]
+    pub fn last_position(&self) -> f64 {
+        self.store.last_position() as f64
+    }
+
+    /// At most `limit` events with `position > after` as a JSON array of `{ position, event }`.
+    #[wasm_bindgen(js_name = readAll)]
+    pub fn read_all(&self, after: f64, limit: f64) -> String {
+        self.store.read_all_json(after as i64, limit as usize)
     }
 
     /// The actor's events from `fromVersion` on, as a JSON array.

@@ -92,13 +92,33 @@ fn prepared_events_carry_their_keys_and_records_are_checked() {
     let checked = check_event_records(
         &payloads,
         &[first_end as u32, garbage_end, payloads.len() as u32],
-        "a",
+        vec!["a".into()],
         &[4.0, 9.0, 5.0],
+        None,
     );
     assert_eq!(checked.failed, [1]);
     assert_eq!(checked.errors.len(), 1);
     let events = js_sys::Array::from(&js_sys::JSON::parse(&checked.events).unwrap());
     assert_eq!(events.length(), 2);
+
+    let recorded = check_event_records(
+        &payloads,
+        &[first_end as u32, garbage_end, payloads.len() as u32],
+        vec!["a".into(), "a".into(), "b".into()],
+        &[4.0, 9.0, 5.0],
+        Some(vec![10.0, 11.0, 12.0].into_boxed_slice()),
+    );
+    assert_eq!(
+        recorded.failed,
+        [1, 2],
+        "each record checked against its own actor"
+    );
+    let entries = js_sys::Array::from(&js_sys::JSON::parse(&recorded.events).unwrap());
+    assert_eq!(entries.length(), 1);
+    assert_eq!(
+        js_sys::Reflect::get(&entries.get(0), &JsValue::from_str("position")).unwrap(),
+        10.0
+    );
 
     let single = prepare_event(&event(7)).unwrap();
     assert_eq!(single.ends(), [single.utf8().len() as u32]);

@@ -407,6 +407,132 @@ module.exports = function defineBehaviourTests(
     });
   });
 
+  describe(`${label}: global order`, () => {
+    /** Saves events of several actors: singles and a batch (one actor's, where batches span one actor). */
+    async function fill(store) {
+      await store.saveEvent(event('a', 1));
+      await store.saveEvent(event('b', 1));
+      await store.saveEvents(multiActorBatches ? [event('a', 2), event('c', 1), event('a', 3)] : [event('a', 2), event('a', 3), event('a', 4)]);
+      await store.saveEvent(event('b', 2));
+    }
+    const keys = (recorded) => recorded.map(({ event: e }) => `${e.actorId}${e.version}`);
+    const committed = multiActorBatches ? ['a1', 'b1', 'a2', 'c1', 'a3', 'b2'] : ['a1', 'b1', 'a2', 'a3', 'a4', 'b2'];
+
+    test('readAll returns every event once in commit order, positions increasing, a batch with nothing between', async () => {
+      const store = await open();
+      assert.equal(await store.lastPosition(), 0);
+      assert.deepEqual(await store.readAll(), []);
+      await fill(store);
+      const all = await store.readAll();
+      assert.deepEqual(keys(all), committed);
+      for (const { position } of all) assert.ok(Number.isSafeInteger(position) && position >= 1);
+      for (let i = 1; i < all.length; i++) assert.ok(all[i].position > all[i - 1].position, 'increasing');
+      const batch = all.slice(2, 5).map((r) => r.position);
+      assert.ok(batch[1] - batch[0] === 1 && batch[2] - batch[1] === 1, `the batch's positions are consecutive: ${batch}`);
+      assert.equal(await store.lastPosition(), all.at(-1).position);
+      assert.deepEqual(all.find((r) => r.event.actorId === 'b' && r.event.version === 2).event, (await store.getEvents('b'))[1]);
+    });
+
+    test('readAll pages with after and limit; bad arguments are ValidationErrors', async () => {
+      const store = await open();
+      await fill(store);
+      const all = await store.readAll();
+      const pages = [];
+      for (let after = 0; ; ) {
+        const page = await store.readAll({ after, limit: 4 });
+        if (page.length === 0) break;
+        assert.ok(page.length <= 4);
+        pages.push(...page);
+        after = page.at(-1).position;
+      }
+      assert.deepEqual(pages, all);
+      assert.deepEqual(await store.readAll({ after: all[2].position, limit: 2 }), all.slice(3, 5));
+      assert.deepEqual(await store.readAll({ after: all.at(-1).position }), []);
+      for (const [options, field] of [[{ after: -1 }, 'after'], [{ after: 1.5 }, 'after'], [{ after: '3' }, 'after'], [{ limit: 0 }, 'limit'], [{ limit: 2 ** 53 }, 'limit'], ['all', 'options']]) {
+        await rejectsWith(store.readAll(options), ValidationError, (error) => assert.equal(error.field, field));
+      }
+    });
+
+    test('notifications carry the position; subscribe({ after }) catches up, then goes live, each event once, in order', async () => {
+      const store = await open();
+      await fill(store);
+      const all = await store.readAll();
+      const live = [];
+      store.subscribe((n) => live.push(n.position));
+      const fromMiddle = [];
+      const unsubscribe = store.subscribe((n) => fromMiddle.push([n.position, `${n.event.actorId}${n.event.version}`]), { after: all[2].position });
+      const fromStart = [];
+      store.subscribe((n) => fromStart.push(n.position), { after: 0 });
+      await store.saveEvent(event('d', 1));
+      await store.saveEvents([event('d', 2), event('d', 3)]);
+      await settle();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const after = await store.readAll();
+      assert.equal(after.length, all.length + 3);
+      assert.deepEqual(fromStart, after.map((r) => r.position));
+      assert.deepEqual(fromMiddle, after.slice(3).map((r) => [r.position, `${r.event.actorId}${r.event.version}`]));
+      assert.deepEqual(live, after.slice(all.length).map((r) => r.position));
+      unsubscribe();
+      assert.throws(() => store.subscribe(() => {}, { after: -1 }), (error) => error instanceof ValidationError && error.field === 'after');
+    });
+  });
+
+  describe(`${label}: export and import`, () => {
+    test('exportEvents writes JSON Lines in position order; importEvents into an empty store gives the same events per actor', async () => {
+      const source = await open();
+      await source.saveEvents(multiActorBatches ? [event('a', 1, { metadata: { userId: 'u' }, commandId: 'c' }), event('b', 5)] : [event('a', 1, { metadata: { userId: 'u' }, commandId: 'c' })]);
+      await source.saveEvent(event('b', 6, { timestamp: '2026-01-02T03:04:05.123456789+01:00', data: { text: 'line\nbreak ü 😀', n: 1.5e300 } }));
+      await source.saveEvent(event('a', 2));
+      const lines = [];
+      for await (const line of source.exportEvents()) lines.push(line);
+      assert.ok(lines.every((line) => line.endsWith('\n') && !line.slice(0, -1).includes('\n')));
+      const all = await source.readAll();
+      assert.deepEqual(lines.map((line) => JSON.parse(line)), all.map((r) => r.event));
+      const tail = [];
+      for await (const line of source.exportEvents({ after: all[0].position })) tail.push(line);
+      assert.deepEqual(tail, lines.slice(1));
+
+      const target = await open();
+      assert.deepEqual(await target.importEvents(lines.join('')), { imported: lines.length, skipped: 0 });
+      for (const actor of ['a', 'b']) assert.deepEqual(await target.getEvents(actor), await source.getEvents(actor));
+      assert.deepEqual(await target.importEvents(lines), { imported: 0, skipped: lines.length }, 'importing again skips what is stored');
+      assert.deepEqual((await target.readAll()).map((r) => r.event), all.map((r) => r.event));
+    });
+
+    test('text arrives in chunks of any size, as strings or bytes; blank lines are ignored', async () => {
+      const store = await open();
+      const events = [event('a', 1, { id: 'e1', timestamp: '2026-01-01T00:00:00Z', data: { s: 'ü😀' } }), event('a', 2, { id: 'e2', timestamp: '2026-01-01T00:00:01Z' })];
+      const text = `\n${events.map((e) => JSON.stringify(e)).join('\r\n\n')}\n\n`;
+      const bytes = new TextEncoder().encode(text);
+      async function* byteByByte() {
+        for (const byte of bytes) yield new Uint8Array([byte]);
+      }
+      assert.deepEqual(await store.importEvents(byteByByte()), { imported: 2, skipped: 0 });
+      assert.deepEqual(await store.importEvents(text.match(/[\s\S]{1,7}/g)), { imported: 0, skipped: 2 });
+      const stream = new ReadableStream({ start(controller) { controller.enqueue(bytes.slice(0, 9)); controller.enqueue(bytes.slice(9)); controller.close(); } });
+      assert.deepEqual(await store.importEvents(stream), { imported: 0, skipped: 2 });
+      assert.deepEqual((await store.getEvents('a')).map((e) => [e.id, e.data]), [['e1', { s: 'ü😀' }], ['e2', { n: 2 }]]);
+    });
+
+    test('a bad line stops the import with an error naming it; the lines before it are stored, none after', async () => {
+      const store = await open();
+      const line = (e) => JSON.stringify(e);
+      const text = [line(event('a', 1)), '', line(event('a', 2)), line({ ...event('a', 3), data: { price: 'x' }, metaData: {} }), line(event('a', 4))].join('\n');
+      await rejectsWith(store.importEvents(text), ValidationError, (error) => {
+        assert.equal(error.field, 'line 4: metaData');
+        assert.match(error.message, /^line 4: /);
+      });
+      assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 2]);
+      await rejectsWith(store.importEvents(`${line(event('a', 3))}\n{"eventType": "T", "actorId": "a", "version": 2, "data": {}}\n${line(event('a', 9))}`), VersionConflictError, (error) => {
+        assert.equal(error.line, 2);
+        assert.equal(error.currentVersion, 3);
+      });
+      assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 2, 3]);
+      await rejectsWith(store.importEvents('{"eventType": "T", "actorId"'), ValidationError, (error) => assert.match(error.field, /^line 1: /));
+      await rejectsWith(store.importEvents(42), ValidationError, (error) => assert.equal(error.field, 'source'));
+    });
+  });
+
   describe(`${label}: getEventsWithErrors`, () => {
     test('returns the same events as getEvents and no errors for the memory store', async () => {
       const store = await open();

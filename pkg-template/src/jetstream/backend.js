@@ -12,6 +12,8 @@ import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 
 const { storeOver, storageError, records, core } = EventStore[Symbol.for('aether-eventstore.internals')];
 
+/** How many positions one message spans (the core's `record::POSITIONS_PER_MESSAGE`). */
+const POSITIONS_PER_MESSAGE = 1_000_000;
 /** How long one request to the server may take before it fails. */
 const REQUEST_TIMEOUT_MS = 5000;
 /** How long a save may take in all (reconnection included) before it rejects with StorageError. */
@@ -147,8 +149,11 @@ async function ensureStream(manager, { stream, subjectPrefix }, StorageType) {
 }
 
 class JetStreamBackend {
-  /** Called with every commit, this client's and others', as heard from the stream in stream order (once watching). */
+  /** Called (while anyone listens) with every commit, this client's and others', as heard from the stream in stream order. */
   onCommitted = null;
+  orderedNotices = true;
+  /** JetStream commits one actor's events atomically, not several actors'. */
+  oneActorPerBatch = true;
   #settings;
   /** @type {Map<string, { version: number, sequence: number }>} each actor's latest version and its message's stream sequence, as last seen: only an expectation for the next publish, which the server checks */
   #latest = new Map();
@@ -164,18 +169,27 @@ class JetStreamBackend {
     return `${this.#settings.subjectPrefix}.${core.encodeActorToken(actorId)}`;
   }
 
-  /** Every message on `subject`, in stream order, through an ordered consumer. */
-  async #readSubject(subject) {
+  /**
+   * Messages on subjects matching `filter`, in stream order, from stream sequence
+   * `start` on, at most `max`, through an ordered consumer deleted afterwards
+   * (so that reads leave no consumer behind on the server).
+   */
+  async #readStream(filter, start = 1, max = Infinity) {
     const { js, stream } = this.#settings;
-    const consumer = await js.consumers.get(stream, { filter_subjects: subject });
-    const { num_pending: pending } = await consumer.info();
-    const messages = [];
-    if (pending === 0) return messages;
-    for await (const message of await consumer.fetch({ max_messages: pending, expires: REQUEST_TIMEOUT_MS })) {
-      messages.push({ sequence: message.seq, data: message.data });
-      if (message.info.pending === 0 || messages.length >= pending) break;
+    const consumer = await js.consumers.get(stream, { filter_subjects: filter, opt_start_seq: start });
+    try {
+      const { num_pending: pending } = await consumer.info();
+      const wanted = Math.min(pending, max);
+      const messages = [];
+      if (wanted === 0) return messages;
+      for await (const message of await consumer.fetch({ max_messages: wanted, expires: REQUEST_TIMEOUT_MS })) {
+        messages.push({ sequence: message.seq, subject: message.subject, data: message.data });
+        if (message.info.pending === 0 || messages.length >= wanted) break;
+      }
+      return messages;
+    } finally {
+      consumer.delete().catch(() => {});
     }
-    return messages;
   }
 
   /** The actor's latest version and the stream sequence of its last message, from the server. */
@@ -200,7 +214,7 @@ class JetStreamBackend {
     } catch {
       return { events: '[]', errors: [], lastVersion: 0 }; // an id that cannot be a subject has no events
     }
-    const messages = await this.#readSubject(subject);
+    const messages = await this.#readStream(subject);
     const checked = checkMessages(messages.map((message) => message.data), actorId, fromVersion);
     if (messages.length > 0) this.#latest.set(actorId, { version: checked.lastVersion, sequence: messages.at(-1).sequence });
     const errors = Array.from(checked.failed, (index, i) => ({
@@ -295,14 +309,14 @@ class JetStreamBackend {
         if (conflict) {
           const retried = await this.#storedRetry(events, batch);
           if (retried === undefined) throw conflict;
-          return retried;
+          return { stored: retried, retried: true };
         }
         if (deadline.passed) throw new Error('the save ran out of time');
         try {
           const ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
-          if (ack.duplicate) return await this.#duplicate(events, batch);
+          if (ack.duplicate) return { stored: await this.#duplicate(events, batch), retried: true };
           this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
-          return stored;
+          return { stored, retried: false };
         } catch (error) {
           if (error?.code !== WRONG_LAST_SEQUENCE && error?.api_error?.err_code !== WRONG_LAST_SEQUENCE) throw error;
           expected = await this.#fetchLatest(actorId); // another client wrote first: look again
@@ -369,9 +383,9 @@ class JetStreamBackend {
     }
   }
 
-  /** Starts hearing every message stored from now on, from any client, in stream order. */
+  /** Starts hearing every message stored from now on, from any client, in stream order; resolves once it does. */
   watch() {
-    if (this.#watching) return;
+    if (this.#watching) return this.#watching;
     const { js, manager, stream, subjectPrefix } = this.#settings;
     this.#watching = (async () => {
       const info = await manager.streams.info(stream);
@@ -382,15 +396,84 @@ class JetStreamBackend {
       })().catch(() => {});
     })().catch((error) => {
       this.#watching = null;
-      console.error('aether-eventstore: cannot listen to the JetStream stream', error);
+      throw storageError(`cannot listen to JetStream stream "${stream}"`, error);
     });
+    return this.#watching;
   }
 
+  /** Hands a live message's events to the listeners, with their positions. */
   #deliver(message) {
-    const actorId = core.decodeActorToken(message.subject.slice(this.#settings.subjectPrefix.length + 1));
+    const actorId = this.#actorOf(message.subject);
     if (actorId === undefined) return;
-    const checked = checkMessages([message.data], actorId, -Infinity);
+    const checked = this.#checkRecorded([{ sequence: message.seq, data: message.data }], [actorId], 0, Infinity);
     if (checked.failed.length === 0) this.onCommitted?.(checked.events);
+  }
+
+  /** The actor whose subject `subject` is, or `undefined` for another subject. */
+  #actorOf(subject) {
+    const prefix = `${this.#settings.subjectPrefix}.`;
+    return subject.startsWith(prefix) ? core.decodeActorToken(subject.slice(prefix.length)) : undefined;
+  }
+
+  /** Checks messages with the core: their events with `position > after` as `{ position, event }`, at most `limit`. */
+  #checkRecorded(messages, actorIds, after, limit) {
+    const sequences = Float64Array.from(messages, (message) => message.sequence);
+    const limitCount = Math.min(limit, 0xffffffff);
+    return records.checkRecords(
+      messages.map((message) => message.data),
+      (utf8, ends) => core.checkRecordedMessages(utf8, ends, actorIds, sequences, after, limitCount),
+    );
+  }
+
+  /**
+   * At most `limit` events with `position > after`: the events of the message with
+   * stream sequence `s` have positions `s * 1,000,000 + i` (the core's `message_position`).
+   */
+  async readAll(after, limit) {
+    try {
+      return await readTwice(() => this.#readAll(after, limit));
+    } catch (error) {
+      throw storageError(`reading from JetStream stream "${this.#settings.stream}" failed`, error);
+    }
+  }
+
+  async #readAll(after, limit) {
+    const parts = [];
+    let from = Math.max(1, Math.floor(after / POSITIONS_PER_MESSAGE));
+    let wanted = limit;
+    for (;;) {
+      const asked = wanted;
+      const read = await this.#readStream(`${this.#settings.subjectPrefix}.>`, from, asked);
+      const messages = read.filter((message) => this.#actorOf(message.subject) !== undefined);
+      const checked = this.#checkRecorded(messages, messages.map((message) => this.#actorOf(message.subject)), after, wanted);
+      if (checked.count > 0) parts.push(checked.events.slice(1, -1));
+      wanted -= checked.count;
+      // Damaged messages are left out: read on until `limit` events, or the end.
+      if (wanted <= 0 || read.length < asked) return `[${parts.join(',')}]`;
+      from = read.at(-1).sequence + 1;
+    }
+  }
+
+  /** The position of the last event in the stream, `0` when it has none. */
+  async lastPosition() {
+    try {
+      return await readTwice(() => this.#lastPosition());
+    } catch (error) {
+      throw storageError(`reading from JetStream stream "${this.#settings.stream}" failed`, error);
+    }
+  }
+
+  async #lastPosition() {
+    const { manager, stream } = this.#settings;
+    const { state } = await manager.streams.info(stream);
+    for (let sequence = state.last_seq; sequence >= Math.max(1, state.first_seq); sequence--) {
+      const message = await manager.streams.getMessage(stream, { seq: sequence }).catch(() => null);
+      const actorId = message ? this.#actorOf(message.subject) : undefined;
+      if (actorId === undefined) continue; // deleted, or another subject of the stream
+      const checked = this.#checkRecorded([{ sequence, data: message.data }], [actorId], 0, Infinity);
+      return sequence * POSITIONS_PER_MESSAGE + Math.max(checked.count - 1, 0);
+    }
+    return 0;
   }
 
   async close() {

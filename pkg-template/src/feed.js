@@ -1,0 +1,192 @@
+// The feed of a store's commits to its subscribers: every event once, in
+// position order, with no gap, after an optional catch-up from a position.
+//
+// A backend tells the feed of commits through `onCommitted(recorded)`. Where its
+// notices are complete and in commit order (`orderedNotices`: memory, JetStream,
+// files), `recorded` is the JSON text of the commit's `{ position, event }`
+// entries and the feed delivers them as they are. Where they are not (IndexedDB:
+// other tabs' BroadcastChannel messages may arrive in any order, or not at all),
+// a notice only wakes the feed, which reads what was committed after each
+// subscriber's last position (`readAll`).
+
+import { reportError } from './report.js';
+
+/** The `eventType` of the notification sent to subscribers after each stored event. */
+export const EventTypeEventStored = 'EventStored';
+
+/** How many events one catch-up read asks for. */
+const PAGE = 1000;
+/** How long to wait before reading again after a failed read. */
+const RETRY_MS = 1000;
+
+function deepFreeze(value) {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
+/** A notification as listeners receive it, deep-frozen. */
+function notification({ position, event }) {
+  return deepFreeze({ eventType: EventTypeEventStored, event, position });
+}
+
+const reportListenerError = (error) => reportError('aether-eventstore: an EventStored listener failed', error);
+
+/** Calls a listener; what it throws, or the rejection of the promise it returns, is reported. */
+function callListener(listener, notice) {
+  try {
+    const result = listener(notice);
+    if (typeof result?.then === 'function') result.then(undefined, reportListenerError);
+  } catch (error) {
+    reportListenerError(error);
+  }
+}
+
+/** One subscriber: its listener, the last position it was given, and whether it is still catching up. */
+class Subscription {
+  /** @type {number} positions up to this one have been delivered (or are not wanted) */
+  cursor;
+  active = true;
+  /** @type {object[] | null} notifications that arrived while catching up (ordered notices only) */
+  held = null;
+  /** Whether a read for this subscriber is running, and whether another is wanted after it. */
+  reading = false;
+  readAgain = false;
+
+  constructor(listener, cursor) {
+    this.listener = listener;
+    this.cursor = cursor;
+  }
+
+  /** Calls the listener with `notice` if it is after the cursor. */
+  deliver(notice) {
+    if (!this.active || notice.position <= this.cursor) return;
+    this.cursor = notice.position;
+    callListener(this.listener, notice);
+  }
+}
+
+export class Feed {
+  #backend;
+  /** @type {Set<Subscription>} */
+  #subscriptions = new Set();
+
+  constructor(backend) {
+    this.#backend = backend;
+    backend.onCommitted = null;
+  }
+
+  /**
+   * Subscribes `listener`: from `after` (a position, caught up first), or to what
+   * is committed from now on when `after` is `undefined`. Returns the function that unsubscribes.
+   */
+  add(listener, after) {
+    const subscription = new Subscription(listener, after ?? -Infinity);
+    this.#subscriptions.add(subscription);
+    this.#backend.onCommitted = (recorded) => this.#committed(recorded);
+    const watching = this.#backend.watch?.();
+    if (this.#backend.orderedNotices) {
+      if (after !== undefined) {
+        subscription.held = [];
+        this.#catchUp(subscription, watching);
+      }
+    } else if (after === undefined) {
+      // From now on: everything after the position committed at this moment.
+      subscription.reading = true;
+      this.#backend.lastPosition().then(
+        (position) => {
+          subscription.cursor = position;
+          this.#finishRead(subscription);
+        },
+        (error) => {
+          subscription.active = false;
+          reportError('aether-eventstore: a subscription could not start', error);
+        },
+      );
+    } else {
+      this.#read(subscription);
+    }
+    return () => this.#remove(subscription);
+  }
+
+  /** Stops every delivery. */
+  clear() {
+    for (const subscription of this.#subscriptions) subscription.active = false;
+    this.#subscriptions.clear();
+    this.#backend.onCommitted = null;
+  }
+
+  #remove(subscription) {
+    subscription.active = false;
+    this.#subscriptions.delete(subscription);
+    if (this.#subscriptions.size === 0) this.#backend.onCommitted = null;
+  }
+
+  /** A backend's notice of a commit, delivered after the call that made it returns. */
+  #committed(recorded) {
+    const subscriptions = [...this.#subscriptions];
+    if (!this.#backend.orderedNotices) {
+      for (const subscription of subscriptions) this.#read(subscription);
+      return;
+    }
+    queueMicrotask(() => {
+      const notices = JSON.parse(recorded).map(notification);
+      for (const subscription of subscriptions) {
+        if (subscription.held) subscription.held.push(...notices);
+        else for (const notice of notices) subscription.deliver(notice);
+      }
+    });
+  }
+
+  /** Ordered notices: reads from the subscriber's position until nothing is left, then hands over to the notices held meanwhile. */
+  async #catchUp(subscription, watching) {
+    try {
+      await watching; // notices are heard from here on, so reading up to now leaves no gap
+      await this.#readToEnd(subscription);
+      const held = subscription.held;
+      subscription.held = null;
+      for (const notice of held) subscription.deliver(notice);
+    } catch (error) {
+      if (!subscription.active) return;
+      reportError('aether-eventstore: catching up a subscription failed; trying again', error);
+      setTimeout(() => this.#catchUp(subscription, undefined), RETRY_MS);
+    }
+  }
+
+  /** Unordered notices: reads what was committed after the subscriber's position, one read at a time. */
+  #read(subscription) {
+    if (!subscription.active) return;
+    if (subscription.reading) {
+      subscription.readAgain = true;
+      return;
+    }
+    subscription.reading = true;
+    this.#readToEnd(subscription).then(
+      () => this.#finishRead(subscription),
+      (error) => {
+        subscription.reading = false;
+        if (!subscription.active) return;
+        reportError('aether-eventstore: reading new events for a subscription failed; trying again', error);
+        setTimeout(() => this.#read(subscription), RETRY_MS);
+      },
+    );
+  }
+
+  #finishRead(subscription) {
+    subscription.reading = false;
+    if (subscription.readAgain) {
+      subscription.readAgain = false;
+      this.#read(subscription);
+    }
+  }
+
+  async #readToEnd(subscription) {
+    while (subscription.active) {
+      const page = JSON.parse(await this.#backend.readAll(Math.max(subscription.cursor, 0), PAGE));
+      for (const entry of page) subscription.deliver(notification(entry));
+      if (page.length < PAGE) return;
+    }
+  }
+}
