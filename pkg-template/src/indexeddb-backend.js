@@ -255,7 +255,8 @@ export class IndexedDbBackend {
     }
     if (committed) {
       this.onCommitted?.();
-      this.#channel?.postMessage('committed');
+      // The last position committed, for those who watch the channel; the feed reads what is new whatever it says.
+      this.#channel?.postMessage({ committed: group.lastAdded.result });
     }
   }
 
@@ -277,7 +278,7 @@ export class IndexedDbBackend {
         }
         for (let i = 0; i < ends.length; i++) {
           const start = i === 0 ? 0 : ends[i - 1] + 1; // after the comma
-          events.add({ actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) });
+          group.lastAdded = events.add({ actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) });
         }
       }
     } finally {

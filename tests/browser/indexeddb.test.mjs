@@ -161,6 +161,48 @@ test('chromium: a tab hears the events another tab commits, in order', async () 
   await closeTabs([writer, listener]);
 });
 
+test('chromium: two writer tabs and a subscriber tab from the middle: every event once, in position order, matching readAll', async () => {
+  const [left, right, reader] = await openTabs(3);
+  const name = databaseName();
+  const write = (page, actor, from, to) =>
+    page.evaluate(
+      async ({ name, actor, from, to }) => {
+        const store = window.writer ?? (window.writer = await window.aether.EventStore.openIndexedDb(name));
+        const saves = [];
+        for (let version = from; version <= to; version += 2) {
+          saves.push(store.saveEvents([
+            { eventType: 'Wrote', actorId: actor, version, data: {} },
+            { eventType: 'Wrote', actorId: actor, version: version + 1, data: {} },
+          ]));
+          if (saves.length % 20 === 0) await Promise.all(saves.splice(0)); // bursts, as a busy tab writes
+        }
+        await Promise.all(saves);
+      },
+      { name, actor, from, to },
+    );
+  await write(left, 'left', 1, 100);
+  const middle = await reader.evaluate(async (name) => {
+    window.store = await window.aether.EventStore.openIndexedDb(name);
+    const middle = (await window.store.readAll({ limit: 50 })).at(-1).position;
+    window.heard = [];
+    window.store.subscribe((n) => window.heard.push(n.position), { after: middle });
+    // The channel's messages as they arrive, to count those that come out of commit order.
+    window.notices = [];
+    new BroadcastChannel(`aether-eventstore:${name}`).onmessage = (message) => window.notices.push(message.data.committed);
+    return middle;
+  }, name);
+  await Promise.all([write(left, 'left', 101, 3100), write(right, 'right', 1, 3000)]);
+  const expected = await reader.evaluate(async (after) => (await window.store.readAll({ after, limit: 100_000 })).map((r) => r.position), middle);
+  await reader.waitForFunction((count) => window.heard.length >= count, expected.length, { timeout: 30_000 });
+  const { heard, notices } = await reader.evaluate(() => ({ heard: window.heard, notices: window.notices }));
+  assert.equal(expected.length, 6050);
+  assert.deepEqual(heard, expected);
+  const inversions = notices.filter((position, i) => i > 0 && position < notices[i - 1]).length;
+  console.log(`# chromium cross-tab: ${heard.length} events heard in position order; ${notices.length} channel messages, ${inversions} arrived out of commit order (the feed reads what is new, so none was delivered out of order)`);
+  await Promise.all([left, right, reader].map((page) => page.evaluate(() => (window.writer ?? window.store).close())));
+  await closeTabs([left, right, reader]);
+});
+
 test('chromium: 1000 concurrent saves are all committed and read back by another tab', async () => {
   const [writer, reader] = await openTabs(2);
   const name = databaseName();

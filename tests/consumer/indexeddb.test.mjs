@@ -201,6 +201,33 @@ describe('indexeddb: durability and sharing', () => {
   });
 });
 
+describe('indexeddb: global order across instances', () => {
+  test('two writer instances and a subscriber from the middle: every event once, in position order, matching readAll', async () => {
+    const w = world();
+    const [left, right, reader] = [await open(w), await open(w), await open(w)];
+    await Promise.all([left.saveEvent(event('left', 1)), right.saveEvent(event('right', 1))]);
+    const middle = await reader.lastPosition();
+    const heard = [];
+    reader.subscribe((n) => heard.push(n), { after: middle });
+    const write = async (store, actor) => {
+      for (let version = 2; version <= 60; version += 2) {
+        await store.saveEvents([event(actor, version), event(actor, version + 1)]);
+      }
+    };
+    await Promise.all([write(left, 'left'), write(right, 'right')]);
+    const all = await reader.readAll({ after: middle });
+    for (let waited = 0; heard.length < all.length && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(all.length, 120);
+    assert.deepEqual(heard.map((n) => n.position), all.map((r) => r.position));
+    assert.deepEqual(heard.map((n) => n.event), all.map((r) => r.event));
+    for (const actor of ['left', 'right']) {
+      const versions = all.filter((r) => r.event.actorId === actor).map((r) => r.event.version);
+      assert.deepEqual(versions, Array.from({ length: 60 }, (_, i) => i + 2), `${actor}'s events in version order`);
+    }
+    await Promise.all([left.close(), right.close(), reader.close()]);
+  });
+});
+
 describe('indexeddb: commands', () => {
   test('60 commands racing from two instances on one database all land, gapless, each decided on the state it saved over', async () => {
     const w = world();

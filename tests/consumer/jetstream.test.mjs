@@ -155,6 +155,32 @@ describe('jetstream: layout', () => {
   });
 });
 
+describe('jetstream: global order', () => {
+  test('two clients writing while a third subscribes from the middle: every event once, in position order, matching readAll', async () => {
+    const names = fresh();
+    const [left, right, reader] = await Promise.all([0, 1, 2].map(() => openJetStream({ servers: server.url, ...names })));
+    await left.saveEvents([event('left', 1), event('left', 2)]);
+    await right.saveEvent(event('right', 1));
+    const middle = (await reader.readAll())[1].position;
+    const heard = [];
+    reader.subscribe((n) => heard.push(n), { after: middle });
+    const write = async (store, actor, first) => {
+      for (let version = first; version < first + 40; version += 2) await store.saveEvents([event(actor, version), event(actor, version + 1)]);
+    };
+    await Promise.all([write(left, 'left', 3), write(right, 'right', 2)]);
+    const all = await reader.readAll({ after: middle });
+    for (let waited = 0; heard.length < all.length && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(all.length, 81);
+    assert.deepEqual(heard.map((n) => n.position), all.map((r) => r.position));
+    assert.deepEqual(heard.map((n) => n.event), all.map((r) => r.event));
+    const message = all.find((r) => r.event.actorId === 'left' && r.event.version === 3).position;
+    assert.equal(all.find((r) => r.event.actorId === 'left' && r.event.version === 4).position, message + 1, 'a batch is one message: consecutive positions');
+    assert.equal(message % 1_000_000, 0, 'the first event of a message sits at its sequence x 1,000,000');
+    assert.equal(await reader.lastPosition(), all.at(-1).position);
+    await Promise.all([left.close(), right.close(), reader.close()]);
+  });
+});
+
 describe('jetstream: retries and the version rule', () => {
   test('a retried save resolves with the stored event, once, from any client and outside the dedupe window', async () => {
     const names = fresh();
