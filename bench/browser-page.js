@@ -2,6 +2,7 @@
 // for aether-eventstore, Dexie and raw IndexedDB, each on a fresh database.
 import { EventStore } from 'aether-eventstore';
 import Dexie from 'dexie';
+import { fillForGlobalOrder, measureGlobalOrder } from './global-order-workload.js';
 
 /** The peers use the browser's default durability; aether-eventstore is measured with the same and with its own default, 'strict'. */
 const openAether = (name, durability = 'default') => EventStore.openIndexedDb(name, { durability });
@@ -181,6 +182,15 @@ const workloads = {
     await store.close();
     return { 'aether-eventstore': ms };
   },
+};
+
+/** Microseconds per event of readAll, a catch-up subscription and getEvents, on one filled database. */
+workloads.globalOrder = async (plan) => {
+  const store = await openAether(freshName('global-order'));
+  await fillForGlobalOrder(store, plan);
+  const result = await measureGlobalOrder(store, plan);
+  await store.close();
+  return result;
 };
 
 window.runWorkload = (name, params) => workloads[name](params);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { launchChromium, serveDirectory } from '../tests/browser/harness.mjs';
+import { globalOrderRows } from './global-order.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,7 +16,7 @@ function median(values) {
 
 /**
  * Runs the Chromium workloads.
- * @param {{ sequential: number, concurrent: number, batch: number, read: number, open: number, repeat: number }} plan
+ * @param {{ sequential: number, concurrent: number, batch: number, read: number, open: number, repeat: number, globalOrder: { actors: number, perActor: number } }} plan
  * @returns {Promise<{ workload: string, store: string, value: number, unit: string }[]>}
  */
 export async function runBrowserBench(plan) {
@@ -59,6 +60,8 @@ export async function runBrowserBench(plan) {
     for (const [store, ms] of Object.entries(await run('readAfterReopen', { count: plan.read }))) {
       rows.push({ workload: `read ${plan.read.toLocaleString('en')} events of one actor after reopening`, store, value: ms, unit: 'ms' });
     }
+    const order = await runOnce('globalOrder', plan.globalOrder);
+    rows.push(...globalOrderRows('IndexedDB (Chromium)', plan.globalOrder, order));
     for (const [store, ms] of Object.entries(await run('open', { count: plan.open }, 1))) {
       rows.push({ workload: `open a database of ${plan.open.toLocaleString('en')} events`, store, value: ms, unit: 'ms' });
     }

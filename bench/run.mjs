@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runMemoryBench } from './memory.mjs';
 import { runBrowserBench } from './browser.mjs';
 import { runJetStreamBench } from './jetstream.mjs';
+import { runGlobalOrderBench } from './global-order.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tiny = process.argv.includes('--tiny');
@@ -17,13 +18,15 @@ const tiny = process.argv.includes('--tiny');
 const plan = tiny
   ? {
       memory: { sizes: [1000, 2000, 4000], readSize: 2000, batchEvents: 2000, latestCalls: 2000 },
-      browser: { sequential: 20, concurrent: 100, batch: 100, read: 500, open: 2000, repeat: 1 },
+      browser: { sequential: 20, concurrent: 100, batch: 100, read: 500, open: 2000, repeat: 1, globalOrder: { actors: 20, perActor: 10 } },
       jetstream: { sequential: 20, concurrent: 50, readActors: 2, readEach: 50 },
+      globalOrder: { actors: 20, perActor: 10 },
     }
   : {
       memory: { sizes: [10_000, 100_000, 1_000_000], readSize: 100_000, batchEvents: 100_000, latestCalls: 100_000 },
-      browser: { sequential: 300, concurrent: 1000, batch: 1000, read: 10_000, open: 100_000, repeat: 5 },
+      browser: { sequential: 300, concurrent: 1000, batch: 1000, read: 10_000, open: 100_000, repeat: 5, globalOrder: { actors: 1000, perActor: 100 } },
       jetstream: { sequential: 2000, concurrent: 2000, readActors: 10, readEach: 1000 },
+      globalOrder: { actors: 1000, perActor: 100 },
     };
 
 const AETHER = 'aether-eventstore';
@@ -54,14 +57,18 @@ console.log();
 const natsRows = await runJetStreamBench(plan.jetstream);
 printTable(natsRows);
 console.log();
+const orderRows = [...(await runGlobalOrderBench(plan.globalOrder)), ...browser.filter((row) => row.unit === 'µs/event')];
+printTable(orderRows);
+console.log();
 const sizes = packageSize();
+const allRows = [...memory, ...browser, ...natsRows, ...orderRows];
 console.log('| file | bytes | gzip |\n| --- | ---: | ---: |');
 for (const { file, raw, gzip } of sizes) console.log(`| ${file} | ${raw.toLocaleString('en')} | ${gzip.toLocaleString('en')} |`);
 console.log();
 
-const find = (rows, workload, store) => {
-  const row = rows.find((r) => r.workload.startsWith(workload) && r.store.startsWith(store));
-  if (!row) throw new Error(`no result for ${workload} / ${store}`);
+const find = (rows, workload, store, how = '') => {
+  const row = rows.find((r) => r.workload.startsWith(workload) && r.store.startsWith(store) && r.workload.includes(how));
+  if (!row) throw new Error(`no result for ${workload} / ${store} ${how}`);
   return row.value;
 };
 const [small, middle, large] = plan.memory.sizes.map((size) => `append, ${size.toLocaleString('en')} events`);
@@ -76,6 +83,10 @@ const targets = [
   [`IndexedDB: saveEvents(${plan.browser.batch}) vs Dexie bulkAdd`, find(browser, 'one batch', AETHER) / find(browser, 'one batch', 'Dexie'), '>=', 0.8],
   ['IndexedDB: open a large database (ms)', find(browser, 'open a database', AETHER), '<', 50],
   ['package size, wasm + JS gzip (KB)', gzipTotal / 1024, '<=', 100],
+  ...['memory', 'IndexedDB (Chromium)', 'JetStream'].flatMap((backend) => [
+    [`${backend}: readAll per event / getEvents per event`, find(allRows, 'every one', backend, 'readAll') / find(allRows, 'every one', backend, 'getEvents'), '<=', 1],
+    [`${backend}: catch-up subscription per event / getEvents per event`, find(allRows, 'every one', backend, 'catch-up') / find(allRows, 'every one', backend, 'getEvents'), '<=', 1],
+  ]),
 ];
 console.log('| target | measured | goal | met |\n| --- | ---: | ---: | :---: |');
 for (const [name, value, op, goal] of targets) {
