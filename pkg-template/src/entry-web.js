@@ -1,8 +1,10 @@
-// Entry point for browsers and bundlers: fetches and instantiates the wasm
-// module before the import resolves, so that no init() call is needed.
+// Entry point for browsers, workers and bundlers. The wasm module is fetched
+// and instantiated in the background: no top-level await (which a Service
+// Worker forbids) and no init() call; every data method waits for it.
 
 import init from '#wasm';
+import { loadingWasm } from './wasm-loading.js';
 
-await init({ module_or_path: new URL('./aether_eventstore_bg.wasm', import.meta.url) });
+loadingWasm(init({ module_or_path: new URL('./aether_eventstore_bg.wasm', import.meta.url) }));
 
 export * from './index.js';

@@ -26,6 +26,8 @@ import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
+import { reportError } from './report.js';
+import { wasmPending } from './wasm-loading.js';
 
 export { EventTypeEventStored };
 
@@ -37,6 +39,7 @@ const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
  */
 const internals = Object.freeze({
   storeOver: (backend) => new EventStore(CONSTRUCT_WITH_BACKEND, backend),
+  wasmPending,
   storageError,
   records,
   core,
@@ -89,6 +92,7 @@ export class EventStore {
    * tabs and instances. Rejects with `StorageError` where IndexedDB is unavailable.
    */
   static async openIndexedDb(name, options = {}) {
+    await wasmPending();
     return new EventStore(CONSTRUCT_WITH_BACKEND, await IndexedDbBackend.open(name, options));
   }
 
@@ -100,12 +104,14 @@ export class EventStore {
   /** Stores one event if its version is above the actor's latest; resolves with the stored event. */
   async saveEvent(event) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     return JSON.parse((await backend.saveEvent(encodeEvent(event))).stored);
   }
 
   /** Stores every event or none; resolves with the stored events. */
   async saveEvents(events) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     const json = encodeEvents(events);
     if (json === '[]') return [];
     return JSON.parse((await backend.saveEvents(json)).stored);
@@ -114,12 +120,14 @@ export class EventStore {
   /** The actor's events with `version >= fromVersion`, ascending. */
   async getEvents(actorId, fromVersion = 0) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     return JSON.parse(await backend.getEvents(core.checkActorId(actorId), core.checkFromVersion(fromVersion)));
   }
 
   /** Like `getEvents`, and also the stored records that could not be decoded. */
   async getEventsWithErrors(actorId, fromVersion = 0) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     const { events, errors } = await backend.getEventsWithErrors(core.checkActorId(actorId), core.checkFromVersion(fromVersion));
     return new ReplayResult(JSON.parse(events), errors);
   }
@@ -127,17 +135,21 @@ export class EventStore {
   /** The actor's latest version, `0` when it has no events. */
   async getLatestVersion(actorId) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     return backend.getLatestVersion(core.checkActorId(actorId));
   }
 
   /** Stores a snapshot; one at the same version is replaced. */
   async saveSnapshot(snapshot) {
-    return JSON.parse(await this.#open().saveSnapshot(encodeSnapshot(snapshot)));
+    const backend = this.#open();
+    if (wasmPending()) await wasmPending();
+    return JSON.parse(await backend.saveSnapshot(encodeSnapshot(snapshot)));
   }
 
   /** The actor's snapshot with the highest version, or `null`. */
   async getLatestSnapshot(actorId) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     const stored = await backend.getLatestSnapshot(core.checkActorId(actorId));
     return stored === undefined ? null : JSON.parse(stored);
   }
@@ -148,13 +160,16 @@ export class EventStore {
    */
   async readAll(options) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     const { after, limit } = optionsObject(options);
     return JSON.parse(await backend.readAll(core.checkAfter(after), core.checkLimit(limit)));
   }
 
   /** The position of the last stored event, `0` for an empty store. */
   async lastPosition() {
-    return this.#open().lastPosition();
+    const backend = this.#open();
+    if (wasmPending()) await wasmPending();
+    return backend.lastPosition();
   }
 
   /**
@@ -169,15 +184,29 @@ export class EventStore {
       throw new ValidationError('listener must be a function', { field: 'listener' });
     }
     const { after } = optionsObject(options);
-    return this.#feed.add(listener, after === undefined ? undefined : core.checkAfter(after));
+    if (after === undefined) return this.#feed.add(listener, undefined);
+    if (!wasmPending()) return this.#feed.add(listener, core.checkAfter(after));
+    // Subscribed right after the import, while a browser still loads the module: `after` is checked once it has.
+    let unsubscribe;
+    let cancelled = false;
+    wasmPending()
+      .then(() => {
+        if (!cancelled) unsubscribe = this.#feed.add(listener, core.checkAfter(after));
+      })
+      .catch((error) => reportError('aether-eventstore: a subscription could not start', error));
+    return () => {
+      cancelled = true;
+      unsubscribe?.();
+    };
   }
 
   /** The stored events with `position > after` as JSON Lines, one line (ending in `\n`) per event, in position order. */
   exportEvents(options) {
     const backend = this.#open();
-    let after = core.checkAfter(optionsObject(options).after);
     const open = () => this.#open();
     return (async function* lines() {
+      if (wasmPending()) await wasmPending();
+      let after = core.checkAfter(optionsObject(options).after);
       for (;;) {
         open();
         const page = JSON.parse(await backend.readAll(after, 1000));
@@ -197,6 +226,7 @@ export class EventStore {
    */
   async importEvents(source) {
     const backend = this.#open();
+    if (wasmPending()) await wasmPending();
     return importLines(source, (json) => this.#open() && backend.saveEvents(json), backend.oneActorPerBatch === true);
   }
 

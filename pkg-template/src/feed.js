@@ -10,6 +10,7 @@
 // subscriber's last position (`readAll`).
 
 import { reportError } from './report.js';
+import { wasmPending } from './wasm-loading.js';
 
 /** The `eventType` of the notification sent to subscribers after each stored event. */
 export const EventTypeEventStored = 'EventStored';
@@ -183,6 +184,7 @@ export class Feed {
   }
 
   async #readToEnd(subscription) {
+    if (wasmPending()) await wasmPending();
     while (subscription.active) {
       const page = JSON.parse(await this.#backend.readAll(Math.max(subscription.cursor, 0), PAGE));
       for (const entry of page) subscription.deliver(notification(entry));

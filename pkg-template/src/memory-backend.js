@@ -4,7 +4,7 @@ import { StoreCore } from '#wasm';
 
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
-  #core = new StoreCore();
+  #instance = null;
   /** Only this instance writes to this memory, so its notices are every commit, in order. */
   orderedNotices = true;
   /** Set by the feed while anyone listens. */
@@ -57,7 +57,13 @@ export class MemoryBackend {
     return this.#core.lastPosition();
   }
 
+  /** The core's store, made on first use: a browser may still be loading the module when the store is constructed. */
+  get #core() {
+    this.#instance ??= new StoreCore();
+    return this.#instance;
+  }
+
   close() {
-    this.#core.free();
+    this.#instance?.free();
   }
 }

@@ -10,7 +10,7 @@
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 
-const { storeOver, storageError, records, core } = EventStore[Symbol.for('aether-eventstore.internals')];
+const { storeOver, storageError, records, core, wasmPending } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How many positions one message spans (the core's `record::POSITIONS_PER_MESSAGE`). */
 const POSITIONS_PER_MESSAGE = 1_000_000;
@@ -102,6 +102,7 @@ function checkOptions(options) {
  */
 export async function openJetStreamWith(options, loadClient) {
   const settings = checkOptions(options);
+  await wasmPending();
   const client = await loadClient(settings.servers);
   let connection = settings.connection;
   const ownsConnection = !connection;
