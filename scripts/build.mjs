@@ -68,8 +68,8 @@ const common = {
   // Smaller, with names kept for readable stack traces.
   minifySyntax: true,
 };
-/** What browsers download: on one line as well (Node.js builds keep theirs, for stack traces). */
-const browserOnly = { minifyWhitespace: true };
+/** What browsers download: on one line as well, with a source map (Node.js builds keep their lines, for stack traces). */
+const browserOnly = { minifyWhitespace: true, sourcemap: true, sourcesContent: true };
 await esbuild.build({
   ...common,
   ...browserOnly,
@@ -122,6 +122,6 @@ writeFileSync(
 for (const file of ['package.json', 'index.d.ts', 'jetstream.d.ts']) copyFileSync(join(template, file), join(out, file));
 copyFileSync(join(template, 'index.d.ts'), join(out, 'index.d.cts'));
 copyFileSync(join(template, 'jetstream.d.ts'), join(out, 'jetstream.d.cts'));
-copyFileSync(at('README.md'), join(out, 'README.md'));
+copyFileSync(join(template, 'README.md'), join(out, 'README.md')); // for users; the repository's README is for contributors
 copyFileSync(at('LICENSE'), join(out, 'LICENSE'));
 console.log(`built ${out}`);
