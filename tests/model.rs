@@ -193,7 +193,8 @@ fn build(event: &GeneratedEvent, latest: i64) -> (Value, Option<i64>, Option<&'s
 }
 
 fn stored_versions_and_payloads(store: &MemoryStore, actor: &str, from: i64) -> Vec<(i64, i64)> {
-    let events: Vec<Value> = serde_json::from_str(&store.events_json(actor, from)).unwrap();
+    let events: Vec<Value> =
+        serde_json::from_str(&store.events_json(actor, from).unwrap()).unwrap();
     events
         .iter()
         .map(|e| {
@@ -206,7 +207,8 @@ fn stored_versions_and_payloads(store: &MemoryStore, actor: &str, from: i64) -> 
 }
 
 fn assert_matches_model(store: &MemoryStore, model: &Model) {
-    let all: Vec<Value> = serde_json::from_str(&store.read_all_json(0, usize::MAX)).unwrap();
+    let all: Vec<Value> =
+        serde_json::from_str(&store.read_all_json(0, usize::MAX).unwrap()).unwrap();
     let order: Vec<(i64, String, i64)> = all
         .iter()
         .map(|r| {
@@ -362,7 +364,8 @@ fn apply(store: &mut MemoryStore, model: &mut Model, operation: &Operation) {
         }
         Operation::Retry { actor, pick } => {
             let actor_id = ACTORS[*actor];
-            let events: Vec<Value> = serde_json::from_str(&store.events_json(actor_id, 0)).unwrap();
+            let events: Vec<Value> =
+                serde_json::from_str(&store.events_json(actor_id, 0).unwrap()).unwrap();
             if events.is_empty() {
                 return;
             }

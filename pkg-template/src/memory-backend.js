@@ -1,6 +1,21 @@
 // The in-memory backend: the Rust core's StoreCore, which already holds the streams.
 
 import { StoreCore } from '#wasm';
+import { storageError } from './errors.js';
+
+/**
+ * Runs a call into the core. The core refuses what memory cannot hold with
+ * StorageError; only handing it the input itself can fail with a trap (the
+ * memory cannot grow even for the input's bytes), which stores nothing either.
+ */
+function guarded(call) {
+  try {
+    return call();
+  } catch (error) {
+    if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+    throw storageError('out of memory: the store\'s memory (WebAssembly memory, 4 GiB at most) cannot grow to take this; nothing was stored', error);
+  }
+}
 
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
@@ -11,11 +26,11 @@ export class MemoryBackend {
   onCommitted = null;
 
   saveEvent(json) {
-    return this.#settled(this.#core.saveEvent(json));
+    return this.#settled(guarded(() => this.#core.saveEvent(json)));
   }
 
   saveEvents(json) {
-    return this.#settled(this.#core.saveEvents(json));
+    return this.#settled(guarded(() => this.#core.saveEvents(json)));
   }
 
   /** What a save resolves with; its events (the last ones of the global order) go to the listeners. */
@@ -29,12 +44,12 @@ export class MemoryBackend {
   }
 
   getEvents(actorId, fromVersion) {
-    return this.#core.getEvents(actorId, fromVersion);
+    return guarded(() => this.#core.getEvents(actorId, fromVersion));
   }
 
   /** Memory holds only validated events, so there is never a record that cannot be decoded. */
   getEventsWithErrors(actorId, fromVersion) {
-    return { events: this.#core.getEvents(actorId, fromVersion), errors: [] };
+    return { events: this.getEvents(actorId, fromVersion), errors: [] };
   }
 
   getLatestVersion(actorId) {
@@ -42,7 +57,7 @@ export class MemoryBackend {
   }
 
   saveSnapshot(json) {
-    return this.#core.saveSnapshot(json);
+    return guarded(() => this.#core.saveSnapshot(json));
   }
 
   getLatestSnapshot(actorId) {
@@ -50,7 +65,7 @@ export class MemoryBackend {
   }
 
   readAll(after, limit) {
-    return this.#core.readAll(after, limit);
+    return guarded(() => this.#core.readAll(after, limit));
   }
 
   lastPosition() {

@@ -13,6 +13,8 @@ pub enum StoreError {
     Invalid(InvalidInput),
     /// The environment could not provide what the store needs (randomness).
     Environment(String),
+    /// Memory cannot grow to hold what the operation needs; nothing was changed.
+    OutOfMemory,
 }
 
 impl fmt::Display for StoreError {
@@ -21,6 +23,9 @@ impl fmt::Display for StoreError {
             Self::Conflict(conflict) => conflict.fmt(f),
             Self::Invalid(invalid) => invalid.fmt(f),
             Self::Environment(message) => f.write_str(message),
+            Self::OutOfMemory => f.write_str(
+                "out of memory: the store's memory (WebAssembly memory, 4 GiB at most) cannot grow to hold this; nothing was stored",
+            ),
         }
     }
 }
@@ -30,6 +35,12 @@ impl std::error::Error for StoreError {}
 impl From<VersionConflict> for StoreError {
     fn from(conflict: VersionConflict) -> Self {
         Self::Conflict(conflict)
+    }
+}
+
+impl From<std::collections::TryReserveError> for StoreError {
+    fn from(_: std::collections::TryReserveError) -> Self {
+        Self::OutOfMemory
     }
 }
 

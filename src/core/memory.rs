@@ -1,11 +1,16 @@
 //! The in-memory store: per-actor streams of canonical JSON, the global order
 //! across them, and latest snapshots.
 //!
-//! Each actor's events live in one growing buffer of comma-separated JSON, so
-//! that appending is amortized O(1) without an allocation per event, and reading
+//! Each actor's events live in a [`Stream`] of comma-separated JSON, so that
+//! appending is amortized O(1) without an allocation per event, and reading
 //! from a version is a binary search and one copy of what is read. The global
 //! order is a log of (stream, entry) pairs: an event's position is its index in
 //! the log plus one.
+//!
+//! Memory is finite (4 GiB of WebAssembly memory at most): every allocation
+//! that keeps what a save stores is fallible, and a save first makes sure the
+//! memory it needs while it runs can be had. A save that would need more fails
+//! with [`StoreError::OutOfMemory`] and stores nothing; the store stays usable.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -13,68 +18,8 @@ use std::fmt::Write;
 use super::error::{InvalidInput, StoreError};
 use super::event::{new_events_from_json, Event};
 use super::snapshot::ActorSnapshot;
+use super::stream::Stream;
 use super::{retry, version};
-
-/// One actor's events: `json` holds them comma-separated in version order, and
-/// `entries` where each one starts in it, with its version.
-#[derive(Debug, Default)]
-struct Stream {
-    json: String,
-    entries: Vec<Entry>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    version: i64,
-    start: usize,
-}
-
-impl Stream {
-    fn push(&mut self, version: i64, json: &str) {
-        if !self.json.is_empty() {
-            self.json.push(',');
-        }
-        self.entries.push(Entry {
-            version,
-            start: self.json.len(),
-        });
-        self.json.push_str(json);
-    }
-
-    fn latest_version(&self) -> i64 {
-        self.entries.last().map_or(0, |entry| entry.version)
-    }
-
-    /// The JSON of the event at `version`, if there is one.
-    fn json_at(&self, version: i64) -> Option<&str> {
-        let index = self
-            .entries
-            .binary_search_by_key(&version, |entry| entry.version)
-            .ok()?;
-        self.json_of(index)
-    }
-
-    /// The JSON of the `index`-th event.
-    fn json_of(&self, index: usize) -> Option<&str> {
-        let start = self.entries.get(index)?.start;
-        let end = self
-            .entries
-            .get(index + 1)
-            .map_or(self.json.len(), |next| next.start - 1);
-        self.json.get(start..end)
-    }
-
-    /// The comma-separated JSON of the events with `version >= from_version`.
-    fn json_from(&self, from_version: i64) -> &str {
-        let first = self
-            .entries
-            .partition_point(|entry| entry.version < from_version);
-        self.entries
-            .get(first)
-            .and_then(|entry| self.json.get(entry.start..))
-            .unwrap_or("")
-    }
-}
 
 /// What a save resolved with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +58,7 @@ impl MemoryStore {
     /// Validates and stores one event given as JSON, returning the stored event's JSON.
     /// `now_ms` (milliseconds since the Unix epoch) is its timestamp when it has none.
     pub fn save_event(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
+        ensure_headroom(json.len())?;
         let event = Event::from_new_json(json, now_ms)?;
         let latest = self.latest_version(&event.actor_id);
         if let Err(conflict) = version::check(&event.actor_id, latest, event.version) {
@@ -125,7 +71,8 @@ impl MemoryStore {
                 _ => Err(conflict.into()),
             };
         }
-        self.push(&event.actor_id, event.version, event.json());
+        self.reserve(std::slice::from_ref(&event))?;
+        self.push(&event.actor_id, event.version, event.json())?;
         Ok(Saved {
             json: event.into_json(),
             stored: 1,
@@ -135,23 +82,29 @@ impl MemoryStore {
     /// Validates and stores a JSON array of events, all or nothing, returning
     /// the stored events as a JSON array.
     pub fn save_events(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
+        ensure_headroom(json.len())?;
         let events = new_events_from_json(json, now_ms)?;
         let checked =
             version::check_batch(version::keys(&events), |actor| self.latest_version(actor));
         if let Err(conflict) = checked {
             return match self.stored_retry(&events) {
                 Some(stored) => Ok(Saved {
-                    json: json_array(stored.into_iter()),
+                    json: json_array(stored.into_iter())?,
                     stored: 0,
                 }),
                 None => Err(conflict.into()),
             };
         }
-        for event in &events {
-            self.push(&event.actor_id, event.version, event.json());
+        self.reserve(&events)?;
+        let stored = json_array(events.iter().map(Event::json))?;
+        for (index, event) in events.iter().enumerate() {
+            if let Err(error) = self.push(&event.actor_id, event.version, event.json()) {
+                self.undo(index);
+                return Err(error);
+            }
         }
         Ok(Saved {
-            json: json_array(events.iter().map(Event::json)),
+            json: stored,
             stored: events.len(),
         })
     }
@@ -165,7 +118,17 @@ impl MemoryStore {
         retry::stored_events(retry::keys(events), stored?)
     }
 
-    fn push(&mut self, actor_id: &str, version: i64, json: &str) {
+    /// Reserves the log and the table of actors for `events`, so that only the
+    /// streams' own growth can fail while they are stored.
+    fn reserve(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        self.log.try_reserve(events.len())?;
+        self.actors.try_reserve(events.len())?;
+        self.streams.try_reserve(events.len())?;
+        Ok(())
+    }
+
+    /// Appends one event to its actor's stream and to the log; on failure nothing changes.
+    fn push(&mut self, actor_id: &str, version: i64, json: &str) -> Result<(), StoreError> {
         let index = match self.actors.get(actor_id) {
             Some(index) => *index,
             None => {
@@ -175,12 +138,36 @@ impl MemoryStore {
                 index
             }
         };
-        if let Some(stream) = self.streams.get_mut(index as usize) {
+        let Some(stream) = self.streams.get_mut(index as usize) else {
+            return Ok(());
+        };
+        let entry = u32::try_from(stream.len()).unwrap_or(u32::MAX);
+        let pushed = stream.push(version, json);
+        if pushed.is_ok() {
             self.log.push(Logged {
                 stream: index,
-                entry: u32::try_from(stream.entries.len()).unwrap_or(u32::MAX),
+                entry,
             });
-            stream.push(version, json);
+        } else if stream.is_empty() {
+            // The actor was new: forget it again.
+            self.actors.remove(actor_id);
+            self.streams.pop();
+        }
+        pushed.map_err(StoreError::from)
+    }
+
+    /// Takes back the last `count` events pushed (a batch that ran out of memory part way).
+    fn undo(&mut self, count: usize) {
+        for _ in 0..count {
+            let Some(logged) = self.log.pop() else { return };
+            if let Some(stream) = self.streams.get_mut(logged.stream as usize) {
+                stream.truncate(logged.entry as usize);
+            }
+        }
+        while self.streams.last().is_some_and(Stream::is_empty) {
+            self.streams.pop();
+            let last = u32::try_from(self.streams.len()).unwrap_or(u32::MAX);
+            self.actors.retain(|_, index| *index != last);
         }
     }
 
@@ -194,15 +181,16 @@ impl MemoryStore {
     }
 
     /// The actor's events with `version >= from_version`, ascending, as a JSON array.
-    pub fn events_json(&self, actor_id: &str, from_version: i64) -> String {
-        let events = self
-            .stream(actor_id)
-            .map_or("", |stream| stream.json_from(from_version));
-        let mut out = String::with_capacity(events.len() + 2);
+    pub fn events_json(&self, actor_id: &str, from_version: i64) -> Result<String, StoreError> {
+        let mut out = String::new();
+        out.try_reserve(2)?;
         out.push('[');
-        out.push_str(events);
+        if let Some(stream) = self.stream(actor_id) {
+            stream.write_from(from_version, &mut out)?;
+        }
+        out.try_reserve(1)?;
         out.push(']');
-        out
+        Ok(out)
     }
 
     /// The position of the last stored event, `0` when there is none.
@@ -212,26 +200,35 @@ impl MemoryStore {
 
     /// At most `limit` stored events with `position > after`, ascending, as a
     /// JSON array of `{"position":p,"event":...}`.
-    pub fn read_all_json(&self, after: i64, limit: usize) -> String {
+    pub fn read_all_json(&self, after: i64, limit: usize) -> Result<String, StoreError> {
         let first = usize::try_from(after.max(0)).unwrap_or(usize::MAX);
-        let mut out = String::from("[");
-        for (offset, logged) in self.log.iter().skip(first).take(limit).enumerate() {
-            let json = self
-                .streams
+        let page = || self.log.iter().skip(first).take(limit).enumerate();
+        let event_of = |logged: &Logged| {
+            self.streams
                 .get(logged.stream as usize)
                 .and_then(|stream| stream.json_of(logged.entry as usize))
-                .unwrap_or("null");
+                .unwrap_or("null")
+        };
+        let mut out = String::new();
+        out.try_reserve(
+            2 + page()
+                .map(|(_, logged)| event_of(logged).len() + 40)
+                .sum::<usize>(),
+        )?;
+        out.push('[');
+        for (offset, logged) in page() {
             if offset > 0 {
                 out.push(',');
             }
             let _ = write!(
                 out,
-                "{{\"position\":{},\"event\":{json}}}",
-                first + offset + 1
+                "{{\"position\":{},\"event\":{}}}",
+                first + offset + 1,
+                event_of(logged)
             );
         }
         out.push(']');
-        out
+        Ok(out)
     }
 
     /// Validates and stores a snapshot given as JSON, returning the stored snapshot's JSON.
@@ -258,9 +255,28 @@ impl MemoryStore {
     }
 }
 
+/// Makes sure that `input_bytes` of input can be parsed and turned into what is
+/// stored: the memory this takes while a save runs (a few times the input) is
+/// allocated once and given back, so that the allocations that follow find it.
+fn ensure_headroom(input_bytes: usize) -> Result<(), StoreError> {
+    let mut scratch: Vec<u8> = Vec::new();
+    scratch.try_reserve_exact(input_bytes.saturating_mul(3).saturating_add(HEADROOM_BYTES))?;
+    Ok(())
+}
+
+/// Memory a save may need beside what is proportional to its input.
+const HEADROOM_BYTES: usize = 1 << 20;
+
 /// Joins JSON texts into one JSON array.
-fn json_array<'a>(elements: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::from("[");
+fn json_array<'a>(elements: impl Iterator<Item = &'a str> + Clone) -> Result<String, StoreError> {
+    let mut out = String::new();
+    out.try_reserve(
+        2 + elements
+            .clone()
+            .map(|element| element.len() + 1)
+            .sum::<usize>(),
+    )?;
+    out.push('[');
     for (index, element) in elements.enumerate() {
         if index > 0 {
             out.push(',');
@@ -268,7 +284,7 @@ fn json_array<'a>(elements: impl Iterator<Item = &'a str>) -> String {
         out.push_str(element);
     }
     out.push(']');
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -283,7 +299,8 @@ mod tests {
     }
 
     fn versions(store: &MemoryStore, actor: &str, from: i64) -> Vec<i64> {
-        let events: Vec<Value> = serde_json::from_str(&store.events_json(actor, from)).unwrap();
+        let events: Vec<Value> =
+            serde_json::from_str(&store.events_json(actor, from).unwrap()).unwrap();
         events
             .iter()
             .map(|e| e["version"].as_i64().unwrap())
@@ -397,14 +414,14 @@ mod tests {
     fn the_global_order_is_commit_order_across_actors() {
         let mut store = MemoryStore::new();
         assert_eq!(store.last_position(), 0);
-        assert_eq!(store.read_all_json(0, 10), "[]");
+        assert_eq!(store.read_all_json(0, 10).unwrap(), "[]");
         store.save_event(&event("a", 1), 0).unwrap();
         let batch = format!("[{},{}]", event("b", 1), event("a", 2));
         assert_eq!(store.save_events(&batch, 0).unwrap().stored, 2);
         store.save_event(&event("a", 2), 0).unwrap_err();
         store.save_event(&event("c", 7), 0).unwrap();
         assert_eq!(store.last_position(), 4);
-        let all: Vec<Value> = serde_json::from_str(&store.read_all_json(0, 100)).unwrap();
+        let all: Vec<Value> = serde_json::from_str(&store.read_all_json(0, 100).unwrap()).unwrap();
         let order: Vec<(i64, &str, i64)> = all
             .iter()
             .map(|r| {
@@ -416,11 +433,18 @@ mod tests {
             })
             .collect();
         assert_eq!(order, [(1, "a", 1), (2, "b", 1), (3, "a", 2), (4, "c", 7)]);
-        let page: Vec<Value> = serde_json::from_str(&store.read_all_json(1, 2)).unwrap();
+        let page: Vec<Value> = serde_json::from_str(&store.read_all_json(1, 2).unwrap()).unwrap();
         assert_eq!(page.len(), 2);
         assert_eq!(page[0]["position"], 2);
-        assert_eq!(store.read_all_json(4, 10), "[]");
-        assert_eq!(store.read_all_json(-5, 1).matches("position").count(), 1);
+        assert_eq!(store.read_all_json(4, 10).unwrap(), "[]");
+        assert_eq!(
+            store
+                .read_all_json(-5, 1)
+                .unwrap()
+                .matches("position")
+                .count(),
+            1
+        );
     }
 
     #[test]

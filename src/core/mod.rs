@@ -13,6 +13,7 @@ pub mod quote;
 pub mod record;
 pub mod retry;
 pub mod snapshot;
+pub mod stream;
 pub mod subject;
 pub mod validate;
 pub mod version;

@@ -39,6 +39,9 @@ pub(crate) fn to_js(error: StoreError) -> JsValue {
         StoreError::Conflict(conflict) => conflict_to_js(&conflict),
         StoreError::Invalid(invalid) => invalid_to_js(&invalid),
         StoreError::Environment(message) => StorageError::new(&message, &Object::new()).into(),
+        out_of_memory @ StoreError::OutOfMemory => {
+            StorageError::new(&out_of_memory.to_string(), &Object::new()).into()
+        }
     }
 }
 

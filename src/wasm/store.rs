@@ -60,14 +60,18 @@ impl StoreCore {
 
     /// At most `limit` events with `position > after` as a JSON array of `{ position, event }`.
     #[wasm_bindgen(js_name = readAll)]
-    pub fn read_all(&self, after: f64, limit: f64) -> String {
-        self.store.read_all_json(after as i64, limit as usize)
+    pub fn read_all(&self, after: f64, limit: f64) -> Result<String, JsValue> {
+        self.store
+            .read_all_json(after as i64, limit as usize)
+            .map_err(to_js)
     }
 
     /// The actor's events from `fromVersion` on, as a JSON array.
     #[wasm_bindgen(js_name = getEvents)]
-    pub fn get_events(&self, actor_id: &str, from_version: f64) -> String {
-        self.store.events_json(actor_id, from_version as i64)
+    pub fn get_events(&self, actor_id: &str, from_version: f64) -> Result<String, JsValue> {
+        self.store
+            .events_json(actor_id, from_version as i64)
+            .map_err(to_js)
     }
 
     /// The actor's latest version, `0` when unknown.

@@ -58,7 +58,7 @@ fn reads_return_json_text() {
     let mut store = StoreCore::new();
     store.save_event(&event(1)).unwrap();
     store.save_event(&event(2)).unwrap();
-    let json = store.get_events("a", 2.0);
+    let json = store.get_events("a", 2.0).unwrap();
     let events = js_sys::JSON::parse(&json).unwrap();
     assert_eq!(js_sys::Array::from(&events).length(), 1);
     assert_eq!(store.get_latest_snapshot("a"), None);
