@@ -227,7 +227,11 @@ export class EventStore {
   async importEvents(source) {
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
-    return importLines(source, (json) => this.#open() && backend.saveEvents(json), backend.oneActorPerBatch === true);
+    const saves = {
+      saveOne: (json) => this.#open().saveEvent(json),
+      saveMany: (json) => this.#open().saveEvents(json),
+    };
+    return importLines(source, saves, backend.oneActorPerBatch === true);
   }
 
   /** Releases the store's resources; afterwards every method rejects with `StorageError`. Closing twice is harmless. */

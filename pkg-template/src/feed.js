@@ -1,13 +1,15 @@
 // The feed of a store's commits to its subscribers: every event once, in
 // position order, with no gap, after an optional catch-up from a position.
 //
-// A backend tells the feed of commits through `onCommitted(recorded)`. Where its
-// notices are complete and in commit order (`orderedNotices`: memory, JetStream,
-// files), `recorded` is the JSON text of the commit's `{ position, event }`
-// entries and the feed delivers them as they are. Where they are not (IndexedDB:
-// other tabs' BroadcastChannel messages may arrive in any order, or not at all),
-// a notice only wakes the feed, which reads what was committed after each
-// subscriber's last position (`readAll`).
+// A backend tells the feed of commits through `onCommitted(recorded)`, where
+// `recorded` is the JSON text of the commit's `{ position, event }` entries.
+// Where its notices are complete and in commit order (`orderedNotices`: memory,
+// JetStream, files), the feed delivers them as they are. Where they are not
+// (IndexedDB: other tabs' BroadcastChannel messages may arrive in any order, or
+// not at all, and carry no events), a notice of this instance's own commit is
+// delivered as it is only to a subscriber whose last position comes right
+// before it; otherwise it wakes the feed, which reads what was committed after
+// the subscriber's last position (`readAll`).
 
 import { reportError } from './report.js';
 import { wasmPending } from './wasm-loading.js';
@@ -125,20 +127,27 @@ export class Feed {
     if (this.#subscriptions.size === 0) this.#backend.onCommitted = null;
   }
 
-  /** A backend's notice of a commit, delivered after the call that made it returns. */
+  /**
+   * A backend's notice of a commit, handled after the call that made it returns.
+   * Unordered notices carry `recorded` for this instance's own commits only: a
+   * subscriber right before them gets them as they are; any other reads what is new.
+   */
   #committed(recorded) {
     const subscriptions = [...this.#subscriptions];
-    if (!this.#backend.orderedNotices) {
-      for (const subscription of subscriptions) this.#read(subscription);
-      return;
-    }
+    const ordered = this.#backend.orderedNotices;
     queueMicrotask(() => {
-      const notices = JSON.parse(recorded).map(notification);
+      const notices = recorded === undefined ? undefined : JSON.parse(recorded).map(notification);
       for (const subscription of subscriptions) {
-        if (subscription.held) subscription.held.push(...notices);
-        else for (const notice of notices) subscription.deliver(notice);
+        if (ordered && subscription.held) subscription.held.push(...notices);
+        else if (ordered || this.#follows(subscription, notices)) for (const notice of notices) subscription.deliver(notice);
+        else this.#read(subscription);
       }
     });
+  }
+
+  /** Whether `notices` come right after what `subscription` was given, so that nothing can be missing between. */
+  #follows(subscription, notices) {
+    return notices !== undefined && !subscription.reading && subscription.cursor === notices[0].position - 1;
   }
 
   /** Ordered notices: reads from the subscriber's position until nothing is left, then hands over to the notices held meanwhile. */

@@ -76,33 +76,40 @@ async function* numberedLines(source) {
 /** The error of a line, naming it: `line N: field` for a ValidationError, a `line` property otherwise. */
 function atLine(error, number) {
   if (error instanceof ValidationError) {
-    const field = error.field.replace(/^\[0\]\.?/, '');
-    const message = error.message.replace(/^\[0\]\.?/, '');
-    return new ValidationError(`line ${number}: ${message}`, { field: `line ${number}: ${field}`, cause: error });
+    return new ValidationError(`line ${number}: ${error.message}`, { field: `line ${number}: ${error.field}`, cause: error });
   }
   if (typeof error === 'object' && error !== null) error.line = number;
   return error;
 }
 
 /**
- * Imports JSON Lines from `source` with `save(jsonArrayText)`, which stores a
- * batch all or nothing and resolves with `{ retried }`. `oneActorPerBatch`:
- * the backend commits only batches of one actor atomically.
+ * Imports JSON Lines from `source` with the backend's saves, which resolve with
+ * `{ retried }`: `saveOne(json)` for one event, `saveMany(jsonArray)` for a batch,
+ * all or nothing. `oneActorPerBatch`: the backend commits only batches of one actor atomically.
  * @returns {Promise<{ imported: number, skipped: number }>}
  */
-export async function importLines(source, save, oneActorPerBatch) {
+export async function importLines(source, { saveOne, saveMany }, oneActorPerBatch) {
   const counts = { imported: 0, skipped: 0 };
   let batch = [];
   let bytes = 0;
   let actor;
 
   async function saveBatch(lines) {
+    if (lines.length === 1) {
+      let saved;
+      try {
+        saved = await saveOne(lines[0].text);
+      } catch (error) {
+        throw atLine(error, lines[0].number);
+      }
+      counts[saved.retried ? 'skipped' : 'imported'] += 1;
+      return;
+    }
     try {
-      const { retried } = await save(`[${lines.map((line) => line.text).join(',')}]`);
+      const { retried } = await saveMany(`[${lines.map((line) => line.text).join(',')}]`);
       counts[retried ? 'skipped' : 'imported'] += lines.length;
       return;
     } catch (error) {
-      if (lines.length === 1) throw atLine(error, lines[0].number);
       if (!isVersionConflict(error) && !(error instanceof ValidationError)) throw error;
     }
     for (const line of lines) await saveBatch([line]); // what is stored is skipped; the bad line stops the import

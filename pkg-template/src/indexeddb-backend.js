@@ -69,6 +69,18 @@ function payloadBytes(value) {
   return undefined;
 }
 
+/** The `{ position, event }` entries of committed saves, as JSON text: positions are the keys their records got. */
+function recordedOf(saves) {
+  const entries = [];
+  for (const { events, added } of saves) {
+    added.forEach((request, i) => {
+      const start = i === 0 ? 0 : events.ends[i - 1] + 1;
+      entries.push(`{"position":${request.result},"event":${decoder.decode(events.utf8.subarray(start, events.ends[i]))}}`);
+    });
+  }
+  return `[${entries.join(',')}]`;
+}
+
 const channelTokens = new WeakMap();
 
 /**
@@ -96,9 +108,9 @@ export class IndexedDbBackend {
   #writing = null;
   #channel = null;
   /**
-   * Called (while anyone listens) after each commit to the database, this
-   * instance's or another's: other tabs' notices can arrive in any order, so it
-   * only says "read what is new" (see feed.js).
+   * Called (while anyone listens) after each commit to the database: with this
+   * instance's own commits as `{ position, event }` entries, and with nothing for
+   * another's, whose notices can arrive in any order (see feed.js).
    */
   onCommitted = null;
   orderedNotices = false;
@@ -241,7 +253,7 @@ export class IndexedDbBackend {
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
     }
-    let committed = false;
+    const committed = [];
     for (const save of group) {
       if (save.conflict) {
         save.reject(save.conflict);
@@ -250,13 +262,13 @@ export class IndexedDbBackend {
       } else {
         const json = decoder.decode(save.events.utf8);
         save.resolve({ stored: save.batch ? `[${json}]` : json, retried: false });
-        committed = true;
+        committed.push(save);
       }
     }
-    if (committed) {
-      this.onCommitted?.();
+    if (committed.length > 0) {
+      if (this.onCommitted) this.onCommitted(recordedOf(committed));
       // The last position committed, for those who watch the channel; the feed reads what is new whatever it says.
-      this.#channel?.postMessage({ committed: group.lastAdded.result });
+      this.#channel?.postMessage({ committed: committed.at(-1).added.at(-1).result });
     }
   }
 
@@ -276,9 +288,10 @@ export class IndexedDbBackend {
           save.conflict = conflict;
           continue;
         }
+        save.added = [];
         for (let i = 0; i < ends.length; i++) {
           const start = i === 0 ? 0 : ends[i - 1] + 1; // after the comma
-          group.lastAdded = events.add({ actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) });
+          save.added.push(events.add({ actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) }));
         }
       }
     } finally {

@@ -46,13 +46,24 @@ function invalid(segments, problem, cause) {
   return new ValidationError(field === '' ? problem : `${field} ${problem}`, { field, cause });
 }
 
-/** What a value is, for messages: `a Date`, `a function`, `an instance of Order`. */
+/** What a value is, for messages: `a Date`, `a function`, `an Order object`, `an object`. */
 function describe(value) {
   if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
   if (typeof value !== 'object') return `a ${typeof value}`;
+  if (isPlainObject(value)) return 'an object';
   const name = Object.prototype.toString.call(value).slice(8, -1);
   const constructor = Object.getPrototypeOf(value)?.constructor?.name;
-  return name === 'Object' && constructor ? `an instance of ${constructor}` : `a ${name}`;
+  return name === 'Object' && constructor ? `an instance of the class ${constructor}` : `a ${name}`;
+}
+
+/** What to store instead of an object JSON cannot hold. */
+function instead(object) {
+  if (object instanceof Date) return 'store a string, such as date.toISOString()';
+  if (object instanceof Map) return 'store a plain object (Object.fromEntries(map)) or an array of pairs';
+  if (object instanceof Set) return 'store an array ([...set])';
+  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) return 'store an array of numbers or a base64 string';
+  return 'store a plain object with its fields';
 }
 
 /** A plain object: its prototype is `Object.prototype` (of any realm) or `null`. */
@@ -121,7 +132,7 @@ function encodeArray(array, segments, ancestors) {
 }
 
 function encodeObject(object, segments, ancestors) {
-  if (!isPlainObject(object)) throw invalid(segments, `is ${describe(object)}, not a plain object`);
+  if (!isPlainObject(object)) throw invalid(segments, `is ${describe(object)}, which JSON cannot hold: ${instead(object)}`);
   let out = '{';
   for (const key of Object.keys(object)) {
     segments.push(key);
@@ -134,10 +145,13 @@ function encodeObject(object, segments, ancestors) {
   return out + '}';
 }
 
-/** Encodes the listed fields of a caller's object; a `Date` timestamp becomes its ISO string. */
-function encodeRecord(record, fields, segments) {
+/**
+ * Encodes the listed fields of a caller's object (`what` it is, for messages);
+ * a `Date` timestamp becomes its ISO string.
+ */
+function encodeRecord(record, fields, what, segments) {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    throw invalid(segments, `must be an object, not ${Array.isArray(record) ? 'an array' : describe(record)}`);
+    throw invalid(segments, `must be ${what} (an object with its fields), not ${describe(record)}`);
   }
   let out = '{';
   for (const field of fields) {
@@ -193,7 +207,7 @@ function unknownFields(record, fields, segments) {
  * @returns {string}
  */
 export function encodeEvent(event) {
-  return encodeRecord(event, EVENT_FIELDS, []);
+  return encodeRecord(event, EVENT_FIELDS, 'an event', []);
 }
 
 /**
@@ -202,10 +216,12 @@ export function encodeEvent(event) {
  * @returns {string}
  */
 export function encodeEvents(events) {
-  if (!Array.isArray(events)) throw invalid([], `must be an array of events, not ${describe(events)}`);
+  if (!Array.isArray(events)) {
+    throw invalid([], `saveEvents takes an array of events, not ${describe(events)}${isPlainObject(events ?? []) ? ' (to save one event, use saveEvent)' : ''}`);
+  }
   let out = '[';
   for (let index = 0; index < events.length; index++) {
-    out += (index === 0 ? '' : ',') + encodeRecord(events[index], EVENT_FIELDS, [index]);
+    out += (index === 0 ? '' : ',') + encodeRecord(events[index], EVENT_FIELDS, 'an event', [index]);
   }
   return out + ']';
 }
@@ -216,5 +232,5 @@ export function encodeEvents(events) {
  * @returns {string}
  */
 export function encodeSnapshot(snapshot) {
-  return encodeRecord(snapshot, SNAPSHOT_FIELDS, []);
+  return encodeRecord(snapshot, SNAPSHOT_FIELDS, 'a snapshot', []);
 }

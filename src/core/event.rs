@@ -153,7 +153,7 @@ impl Event {
 /// Parses and validates a JSON array of new events; a problem's field starts with its index.
 pub fn new_events_from_json(json: &str, now_ms: i64) -> Result<Vec<Event>, StoreError> {
     let elements: Vec<&RawValue> = serde_json::from_str(json)
-        .map_err(|_| InvalidInput::new("", "must be an array of events"))?;
+        .map_err(|_| InvalidInput::new("", "must be a JSON array of events"))?;
     elements
         .into_iter()
         .enumerate()

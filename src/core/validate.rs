@@ -125,12 +125,16 @@ pub fn timestamp(value: Field<'_>, now_ms: Option<i64>) -> Result<String, Invali
             .map(format_millis)
             .ok_or_else(|| InvalidInput::new("timestamp", "is required"));
     };
-    let text: String = serde_json::from_str(raw.get())
-        .map_err(|_| InvalidInput::new("timestamp", "must be an RFC 3339 string"))?;
-    let time = DateTime::parse_from_rfc3339(&text).map_err(|error| {
+    let text: String = serde_json::from_str(raw.get()).map_err(|_| {
         InvalidInput::new(
             "timestamp",
-            format!("must be an RFC 3339 date-time ({error}): {text:?}"),
+            "must be an RFC 3339 date-time string (or a Date), such as \"2026-11-27T06:30:00Z\"",
+        )
+    })?;
+    let time = DateTime::parse_from_rfc3339(&text).map_err(|_| {
+        InvalidInput::new(
+            "timestamp",
+            format!("must be an RFC 3339 date-time with a time zone, such as \"2026-11-27T06:30:00Z\" or \"2026-11-27T08:30:00.5+02:00\", not {text:?}"),
         )
     })?;
     // Offsets are whole minutes, so converting to UTC leaves the fraction as written.
