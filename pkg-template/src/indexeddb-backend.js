@@ -208,8 +208,14 @@ export class IndexedDbBackend {
     return this.#KeyRange.bound([actorId, fromVersion], [actorId, Infinity]);
   }
 
+  /**
+   * The highest version indexed for the actor. Only keys that are versions count
+   * (safe integers >= 1): a record that foreign code or damage put at 1e300 or -3
+   * neither blocks the actor nor lowers its version (reads report it).
+   */
   #latestVersion(index, actorId) {
-    return request(index.openKeyCursor(this.#actorRange(actorId), 'prev')).then((cursor) => (cursor ? cursor.key[1] : 0));
+    const versions = this.#KeyRange.bound([actorId, 1], [actorId, Number.MAX_SAFE_INTEGER]);
+    return request(index.openKeyCursor(versions, 'prev')).then((cursor) => (cursor ? cursor.key[1] : 0));
   }
 
   saveEvent(json) {
@@ -319,7 +325,8 @@ export class IndexedDbBackend {
     try {
       const transaction = await this.#transaction([EVENTS], 'readonly');
       const index = transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION);
-      records = await request(index.getAll(this.#actorRange(actorId, fromVersion)));
+      // From the start, records at keys below 1 too: they are no events, and are reported.
+      records = await request(index.getAll(this.#actorRange(actorId, fromVersion <= 1 ? -Infinity : fromVersion)));
     } catch (error) {
       throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
     }

@@ -322,6 +322,27 @@ describe('indexeddb: corrupt records', () => {
     await store.close();
   });
 
+  test('crafted records are checked, never trusted: versions that are no versions, extra fields', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvent(event('a', 1));
+    const [good] = await rawRecords(w.indexedDB, w.name);
+    const crafted = (version, extra = {}) => ({ ...good.value, sequenceNumber: undefined, version, event: new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(good.value.event)), version, ...extra })) });
+    for (const record of [crafted(1e300), crafted(-3), crafted(2, { sneaky: true })]) {
+      const { sequenceNumber, ...value } = record;
+      void sequenceNumber;
+      await rewriteRecord(w.indexedDB, w.name, 'events', value);
+    }
+    assert.equal(await store.getLatestVersion('a'), 2, 'neither 1e300 nor -3; the record at 2 holds its version');
+    const result = await store.getEventsWithErrors('a');
+    assert.deepEqual(result.events.map((e) => e.version), [1]);
+    assert.equal(result.errors.length, 3, 'each crafted record is reported');
+    assert.ok(result.errors.some((error) => /sneaky/.test(error.error)), 'an extra top-level field is named');
+    assert.equal((await store.saveEvent(event('a', 3))).version, 3, 'the actor is not blocked');
+    assert.deepEqual((await store.readAll()).map((r) => r.event.version), [1, 3]);
+    await store.close();
+  });
+
   test('a damaged snapshot is passed over for the one before it', async () => {
     const w = world();
     const store = await open(w);
