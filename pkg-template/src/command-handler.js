@@ -69,8 +69,11 @@ export class CommandHandler {
   async handle(store, actorId, decide, options = {}) {
     requireFunction(decide, 'decide');
     const { metadata, commandId } = options ?? {};
+    let floor = 0; // the version a conflict reported: a damaged record the load cannot read still holds it
     for (let attempt = 0; ; attempt++) {
-      const { state, version } = await this.load(store, actorId);
+      const loaded = await this.load(store, actorId);
+      const { state } = loaded;
+      const version = Math.max(loaded.version, floor);
       const decided = await decide(state);
       if (!Array.isArray(decided)) {
         throw new ValidationError('decide must return an array of events (an empty one to store nothing)', { field: 'decide' });
@@ -81,8 +84,9 @@ export class CommandHandler {
       try {
         stored = await store.saveEvents(events);
       } catch (error) {
-        if (isVersionConflict(error) && attempt < this.#maxRetries) continue;
-        throw error;
+        if (!isVersionConflict(error) || attempt >= this.#maxRetries) throw error;
+        floor = error.currentVersion;
+        continue;
       }
       const next = stored.reduce((current, event) => this.#evolve(current, event), state);
       const reached = stored.at(-1).version;

@@ -28,8 +28,14 @@ pub fn check_event(bytes: &[u8], actor_id: &str, version: i64) -> Result<(), Str
 }
 
 /// Checks a stored message body (one event, or a non-empty array of events) of
-/// `actor_id`'s stream; returns each event's version and JSON text, in order.
-pub fn check_message<'a>(bytes: &'a [u8], actor_id: &str) -> Result<Vec<(i64, &'a str)>, String> {
+/// `actor_id`'s stream, whose events must all be above `previous` (the version
+/// before the message on its subject; `0` when unknown); returns each event's
+/// version and JSON text, in order.
+pub fn check_message<'a>(
+    bytes: &'a [u8],
+    actor_id: &str,
+    previous: i64,
+) -> Result<Vec<(i64, &'a str)>, String> {
     let text =
         std::str::from_utf8(bytes).map_err(|error| format!("the message is not UTF-8: {error}"))?;
     let elements: Vec<&RawValue> = if text.trim_start().starts_with('[') {
@@ -42,7 +48,7 @@ pub fn check_message<'a>(bytes: &'a [u8], actor_id: &str) -> Result<Vec<(i64, &'
     if elements.is_empty() {
         return Err("the message holds no event".to_owned());
     }
-    let mut previous = 0;
+    let mut previous = previous;
     elements
         .into_iter()
         .map(|element| {
@@ -55,7 +61,10 @@ pub fn check_message<'a>(bytes: &'a [u8], actor_id: &str) -> Result<Vec<(i64, &'
                 ));
             }
             if event.version <= previous {
-                return Err("the message's events are not in ascending version order".to_owned());
+                return Err(format!(
+                    "the message breaks the version order: version {} is not above version {previous} before it",
+                    event.version
+                ));
             }
             previous = event.version;
             Ok((event.version, element.get()))
@@ -106,19 +115,25 @@ mod tests {
             .replace("\"version\":2", "\"version\":3")
             .replace("\"id\":\"e\"", "\"id\":\"f\"");
         assert_eq!(
-            check_message(EVENT.as_bytes(), "a").unwrap(),
+            check_message(EVENT.as_bytes(), "a", 0).unwrap(),
             vec![(2, EVENT)]
         );
         let batch = format!("[{EVENT}, {second}]");
-        assert_eq!(check_message(batch.as_bytes(), "a").unwrap().len(), 2);
-        assert!(check_message(format!("[{second},{EVENT}]").as_bytes(), "a")
-            .unwrap_err()
-            .contains("ascending"));
-        assert!(check_message(EVENT.as_bytes(), "b")
+        assert_eq!(check_message(batch.as_bytes(), "a", 0).unwrap().len(), 2);
+        assert!(
+            check_message(format!("[{second},{EVENT}]").as_bytes(), "a", 0)
+                .unwrap_err()
+                .contains("version order")
+        );
+        assert!(
+            check_message(EVENT.as_bytes(), "a", 2).is_err(),
+            "a message not above the version before it"
+        );
+        assert!(check_message(EVENT.as_bytes(), "b", 0)
             .unwrap_err()
             .contains("actor"));
-        assert!(check_message(b"[]", "a").is_err());
-        assert!(check_message(b"garbage", "a").is_err());
+        assert!(check_message(b"[]", "a", 0).is_err());
+        assert!(check_message(b"garbage", "a", 0).is_err());
     }
 
     #[test]

@@ -221,8 +221,8 @@ pub fn check_event_records(
 
 /// Checks the JetStream messages read from `actorId`'s subject, given one after
 /// another in `utf8` (message `i` ends at `ends[i]`). `events` keeps those with
-/// `version >= fromVersion`; a message that cannot be decoded is reported whatever
-/// `fromVersion` is.
+/// `version >= fromVersion`; a message that cannot be decoded, or whose versions
+/// are not above the last sound message's, is reported whatever `fromVersion` is.
 #[wasm_bindgen(js_name = checkMessages)]
 pub fn check_messages(
     utf8: &[u8],
@@ -232,7 +232,8 @@ pub fn check_messages(
 ) -> CheckedRecords {
     let mut checked = CheckedRecords::new(utf8.len());
     for (index, bytes) in records(utf8, ends).enumerate() {
-        match record::check_message(bytes, actor_id) {
+        // Each message must be above the last sound one before it: one that breaks the order is not trusted.
+        match record::check_message(bytes, actor_id, checked.last_version as i64) {
             Ok(events) => {
                 for (version, json) in events {
                     checked.last_version = version as f64;
@@ -264,7 +265,7 @@ pub fn check_recorded_messages(
     let mut checked = CheckedRecords::new(utf8.len());
     let messages = records(utf8, ends).zip(actor_ids.iter().zip(sequences));
     for (index, (bytes, (actor_id, sequence))) in messages.enumerate() {
-        match record::check_message(bytes, actor_id) {
+        match record::check_message(bytes, actor_id, 0) {
             Ok(events) => {
                 for (in_message, (_, json)) in events.into_iter().enumerate() {
                     let position = record::message_position(*sequence as i64, in_message) as f64;

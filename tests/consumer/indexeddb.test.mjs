@@ -343,6 +343,24 @@ describe('indexeddb: corrupt records', () => {
     await store.close();
   });
 
+  test('CommandHandler saves above a damaged newest record, which still holds its version', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvents([event('a', 1), event('a', 2)]);
+    const records = await rawRecords(w.indexedDB, w.name);
+    await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[1].value, event: new TextEncoder().encode('damaged') });
+    let decisions = 0;
+    const handler = new api.CommandHandler({ initialState: () => ({ n: 0 }), evolve: (state) => ({ n: state.n + 1 }), maxRetries: 1 });
+    const result = await handler.handle(store, 'a', (state) => {
+      decisions += 1;
+      return [{ eventType: 'Counted', data: { seen: state.n } }];
+    });
+    assert.equal(result.version, 3);
+    assert.equal(decisions, 2, 'one conflict with the damaged record, then above it');
+    assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 3]);
+    await store.close();
+  });
+
   test('a damaged snapshot is passed over for the one before it', async () => {
     const w = world();
     const store = await open(w);

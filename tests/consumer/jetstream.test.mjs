@@ -274,6 +274,24 @@ describe('jetstream: damaged data and failures', () => {
     assert.equal(result.hasErrors(), true);
   });
 
+  test('a well-formed message out of version order (v2 after v5, from a raw publisher) is reported, never trusted', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const stored = await store.saveEvents([1, 2, 3, 4, 5].map((version) => event('a', version)));
+    const stray = { ...stored[1], id: 'stray' };
+    const ack = await jetstream(shared).publish(`${names.subjectPrefix}.a`, new TextEncoder().encode(JSON.stringify(stray)));
+    const other = await openJetStream({ connection: shared, ...names }); // a client that saw nothing of it
+    assert.deepEqual((await other.getEvents('a')).map((e) => e.version), [1, 2, 3, 4, 5]);
+    const result = await other.getEventsWithErrors('a');
+    assert.equal(result.errors.length, 1);
+    assert.equal(result.errors[0].sequenceNumber, ack.seq);
+    assert.match(result.errors[0].error, /version order: version 2 is not above version 5/);
+    assert.equal(await other.getLatestVersion('a'), 5);
+    await assert.rejects(other.saveEvent(event('a', 3)), (error) => error instanceof VersionConflictError && error.currentVersion === 5);
+    assert.equal((await other.saveEvent(event('a', 6))).version, 6);
+    assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 2, 3, 4, 5, 6]);
+  });
+
   test('snapshots live in the bucket under <token>.<version>; a damaged one is passed over', async () => {
     const names = fresh();
     const store = await openJetStream({ connection: shared, ...names });

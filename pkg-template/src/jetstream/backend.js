@@ -193,19 +193,14 @@ class JetStreamBackend {
     }
   }
 
-  /** The actor's latest version and the stream sequence of its last message, from the server. */
+  /**
+   * The actor's latest version and the stream sequence of its last message, from
+   * the server. The whole subject is read: a message that another publisher put
+   * out of version order (v2 after v5) must not lower the latest version.
+   */
   async #fetchLatest(actorId) {
-    const { manager, stream } = this.#settings;
-    const last = await manager.streams.getMessage(stream, { last_by_subj: this.#subject(actorId) });
-    if (!last) {
-      this.#latest.set(actorId, { version: 0, sequence: 0 });
-      return { version: 0, sequence: 0 };
-    }
-    const checked = checkMessages([last.data], actorId, Infinity);
-    // A last message that cannot be decoded: the latest version is that of the last one that can.
-    const version = checked.failed.length === 0 ? checked.lastVersion : (await this.#read(actorId, Infinity)).lastVersion;
-    this.#latest.set(actorId, { version, sequence: last.seq });
-    return { version, sequence: last.seq };
+    const { lastVersion: version, lastSequence: sequence } = await this.#read(actorId, Infinity);
+    return { version, sequence };
   }
 
   async #read(actorId, fromVersion) {
@@ -213,17 +208,18 @@ class JetStreamBackend {
     try {
       subject = this.#subject(actorId);
     } catch {
-      return { events: '[]', errors: [], lastVersion: 0 }; // an id that cannot be a subject has no events
+      return { events: '[]', errors: [], lastVersion: 0, lastSequence: 0 }; // an id that cannot be a subject has no events
     }
     const messages = await this.#readStream(subject);
     const checked = checkMessages(messages.map((message) => message.data), actorId, fromVersion);
-    if (messages.length > 0) this.#latest.set(actorId, { version: checked.lastVersion, sequence: messages.at(-1).sequence });
+    const lastSequence = messages.at(-1)?.sequence ?? 0;
+    this.#latest.set(actorId, { version: checked.lastVersion, sequence: lastSequence });
     const errors = Array.from(checked.failed, (index, i) => ({
       sequenceNumber: messages[index].sequence,
       rawData: new Uint8Array(messages[index].data), // a copy, not a view of the client's buffer
       error: checked.errors[i],
     }));
-    return { events: checked.events, errors, lastVersion: checked.lastVersion };
+    return { events: checked.events, errors, lastVersion: checked.lastVersion, lastSequence };
   }
 
   async getEventsWithErrors(actorId, fromVersion) {
