@@ -1,49 +1,66 @@
-// The event inspector: an actor's timeline with metadata, causation arrows,
-// correlation colours, the latest snapshot and any records that could not be decoded.
+// The event inspector: a page of an actor's timeline, newest first, with each
+// event's metadata, causation arrows, a colour per multi-event command, the latest
+// snapshot and any records that could not be decoded.
 
 const COLOURS = ['#3b5bdb', '#0c8599', '#e8590c', '#9c36b5', '#2f9e44', '#c2255c', '#5f3dc4', '#e67700'];
+/** The colour of an event that is its command's only event. */
+const SINGLE = '#ced4da';
 
-function colourOf(correlationId, colours) {
-  if (!colours.has(correlationId)) colours.set(correlationId, COLOURS[colours.size % COLOURS.length]);
-  return colours.get(correlationId);
+/** A colour per correlationId, the same on every render and in every tab, unless `previous` has it already. */
+function colourOf(correlationId, previous) {
+  let hash = 0;
+  for (const char of correlationId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  const colour = COLOURS[hash % COLOURS.length];
+  return colour === previous ? COLOURS[(hash + 1) % COLOURS.length] : colour;
 }
+
+const short = (id) => (id ? id.slice(0, 8) : '');
 
 function element(tag, properties = {}, ...children) {
   const node = Object.assign(document.createElement(tag), properties);
-  node.append(...children.filter((child) => child !== null && child !== undefined));
+  node.append(...children.filter((child) => child !== null && child !== undefined && child !== false));
   return node;
 }
 
-function details(entries) {
-  const list = element('dl');
-  for (const [term, value] of entries) {
-    if (value) list.append(element('dt', { textContent: term }), element('dd', { textContent: value }));
-  }
-  return list;
+/** One "label value" pair of an event's metadata line; the full value in its tooltip. */
+function field(label, value, full = value) {
+  if (!value) return null;
+  return element('span', { className: 'field', title: `${label}: ${full}` }, element('b', { textContent: label }), ` ${value}`);
 }
 
-function eventCard(event, colours) {
+/** `group`: the size of the event's command on this page, the event's index in it, and the command's colour. */
+function eventCard(event, group) {
   const correlation = event.metadata?.correlationId ?? '';
+  const grouped = group.size > 1;
   const card = element(
     'article',
-    { className: 'event', id: `event-${event.id}` },
+    { className: grouped ? 'event grouped' : 'event', id: `event-${event.id}` },
     element(
       'header',
       {},
       element('span', { className: 'version', textContent: `v${event.version}` }),
       element('span', { className: 'type', textContent: event.eventType }),
+      grouped &&
+        element('span', {
+          className: 'batch',
+          textContent: `${event.metadata?.command ?? 'command'} · ${group.index + 1} of ${group.size}`,
+          title: `one command, saved as one atomic batch: ${group.size} events sharing correlationId ${correlation}`,
+        }),
       element('time', { dateTime: event.timestamp, textContent: new Date(event.timestamp).toLocaleTimeString() }),
     ),
-    details([
-      ['data', JSON.stringify(event.data)],
-      ['id', event.id],
-      ['correlation', correlation],
-      ['causation', event.metadata?.causationId],
-      ['user', event.metadata?.userId],
-    ]),
+    element('code', { className: 'data', textContent: JSON.stringify(event.data) }),
+    element(
+      'p',
+      { className: 'meta' },
+      field('id', short(event.id), event.id),
+      field('correlation', short(correlation), correlation),
+      field('causation', short(event.metadata?.causationId), event.metadata?.causationId),
+      field('by', event.metadata?.userId),
+    ),
   );
+  card.dataset.correlation = correlation;
   card.dataset.causation = event.metadata?.causationId ?? '';
-  card.style.setProperty('--group', colourOf(correlation, colours));
+  card.style.setProperty('--group', grouped ? group.colour : SINGLE);
   return card;
 }
 
@@ -58,10 +75,8 @@ function corruptCard(error) {
       element('span', { className: 'version', textContent: `#${error.sequenceNumber}` }),
       element('span', { className: 'type', textContent: 'Corrupt record' }),
     ),
-    details([
-      ['error', error.error],
-      ['bytes', `${error.rawData.length} bytes: ${preview}`],
-    ]),
+    element('p', { className: 'meta', textContent: error.error }),
+    element('code', { className: 'data', textContent: `${error.rawData.length} bytes: ${preview}` }),
   );
 }
 
@@ -84,7 +99,7 @@ function drawCausation(timeline) {
     const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
     path.setAttribute('d', `M 56 ${y1} H ${x} V ${y2} H 52`);
     path.setAttribute('fill', 'none');
-    path.setAttribute('stroke', getComputedStyle(card).getPropertyValue('--group'));
+    path.setAttribute('stroke', card.classList.contains('grouped') ? card.style.getPropertyValue('--group') : '#868e96');
     path.setAttribute('stroke-width', '1.5');
     path.setAttribute('marker-end', 'url(#arrow)');
     svg.append(path);
@@ -96,22 +111,63 @@ function drawCausation(timeline) {
   timeline.prepend(svg);
 }
 
-/** Renders `replay` (from getEventsWithErrors) and the latest snapshot into `timeline`. */
-export function renderTimeline(timeline, replay, snapshot) {
-  const colours = new Map();
-  const cards = [];
-  const broken = [...replay.errors];
-  for (const event of replay.events) cards.push(eventCard(event, colours));
-  for (const error of broken) cards.push(corruptCard(error));
+/**
+ * Renders a page of the timeline into `timeline`, newest first: `replay` is
+ * getEventsWithErrors from version `from` on, `latest` the actor's latest version,
+ * `snapshot` its latest snapshot. When older events exist, a "show older" button
+ * calls `onOlder`.
+ */
+export function renderTimeline(timeline, { replay, snapshot, from, latest, onOlder }) {
+  // The events of one command share a correlationId: count them, and give each
+  // command of several events a colour, unlike the command of several events before it.
+  const groups = new Map();
+  for (const event of replay.events) {
+    const id = event.metadata?.correlationId ?? '';
+    groups.set(id, { size: (groups.get(id)?.size ?? 0) + 1 });
+  }
+  let previous;
+  for (const [id, group] of groups) {
+    if (!id || group.size < 2) continue;
+    group.colour = previous = colourOf(id, previous);
+  }
+  const seen = new Map();
+  const cards = replay.events.map((event) => {
+    const id = event.metadata?.correlationId ?? '';
+    const index = seen.get(id) ?? 0;
+    seen.set(id, index + 1);
+    const group = id ? groups.get(id) : { size: 1 };
+    return { version: event.version, node: eventCard(event, { ...group, index }) };
+  });
+  cards.reverse();
+  // Records that cannot be decoded carry no readable version: they are listed first.
+  const nodes = [...replay.errors.map(corruptCard), ...cards.map((card) => card.node)];
   if (snapshot) {
     const marker = element('div', {
       className: 'snapshot',
-      textContent: `Snapshot at v${snapshot.version}: ${snapshot.state.items.length} items, taken ${new Date(snapshot.timestamp).toLocaleTimeString()}`,
+      textContent:
+        `Snapshot at v${snapshot.version}: ${snapshot.state.items.length} items, taken ` +
+        `${new Date(snapshot.timestamp).toLocaleTimeString()}. Loading starts here, then the events above it.`,
     });
-    const after = cards.findIndex((card) => card.querySelector('.version')?.textContent === `v${snapshot.version}`);
-    cards.splice(after + 1, 0, marker);
+    const below = cards.find((card) => card.version <= snapshot.version);
+    nodes.splice(below ? nodes.indexOf(below.node) : nodes.length, 0, marker);
   }
-  if (cards.length === 0) cards.push(element('p', { className: 'muted', textContent: 'No events yet.' }));
-  timeline.replaceChildren(...cards);
+  if (nodes.length === 0) nodes.push(element('p', { className: 'muted', textContent: 'No events yet.' }));
+  if (from > 1) {
+    const older = element('button', {
+      id: 'older',
+      type: 'button',
+      className: 'secondary older',
+      textContent: `Show older events (v${from - 1} and before)`,
+    });
+    older.addEventListener('click', onOlder);
+    nodes.push(older);
+  }
+  const count = replay.events.length + replay.errors.length;
+  const status = element('p', {
+    id: 'timeline-status',
+    className: 'muted page',
+    textContent: from > 1 ? `Newest first: v${latest} down to v${from} (${count} records shown).` : `Newest first: all ${count} records.`,
+  });
+  timeline.replaceChildren(...(latest > 0 ? [status] : []), ...nodes);
   drawCausation(timeline);
 }

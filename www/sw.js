@@ -2,7 +2,7 @@
 // app starts offline. Online, requests go to the network and refresh the cache;
 // offline, the cache answers.
 
-const CACHE = 'aether-demo-v1';
+const CACHE = 'aether-demo-v2';
 const SHELL = [
   './',
   './index.html',
