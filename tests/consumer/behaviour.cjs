@@ -903,6 +903,16 @@ module.exports = function defineBehaviourTests(
   });
 
   describe(`${label}: close`, () => {
+    test('close lets the saves already made settle, and stores them; later calls reject with StorageError', async () => {
+      const store = await open();
+      const saves = Array.from({ length: 50 }, (_, i) => store.saveEvent(event(`close-${i}`, 1)));
+      for (const save of saves) save.catch(() => {}); // looked at below
+      await store.close();
+      const outcomes = await Promise.allSettled(saves);
+      assert.deepEqual(outcomes.filter((o) => o.status === 'rejected').map((o) => String(o.reason)), [], 'every save made before close is stored');
+      await rejectsWith(store.saveEvent(event('close-0', 2)), StorageError);
+    });
+
     test('after close every method rejects with StorageError; closing again is harmless', async () => {
       const store = await open();
       await store.saveEvent(event('a', 1));

@@ -158,6 +158,8 @@ class JetStreamBackend {
   #settings;
   /** @type {Map<string, { version: number, sequence: number }>} each actor's latest version and its message's stream sequence, as last seen: only an expectation for the next publish, which the server checks */
   #latest = new Map();
+  /** @type {Set<Promise<unknown>>} saves made and not yet settled, which close() waits for */
+  #saving = new Set();
   /** @type {Promise<void> | null} the live consumer behind subscribe, once asked for */
   #watching = null;
   #live = null;
@@ -266,7 +268,13 @@ class JetStreamBackend {
       );
     }
     const subject = this.#subject(events.actorIds[0]);
-    return withDeadline((deadline) => this.#publish(subject, events, batch, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
+    const saving = withDeadline((deadline) => this.#publish(subject, events, batch, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
+    this.#saving.add(saving);
+    saving.then(
+      () => this.#saving.delete(saving),
+      () => this.#saving.delete(saving),
+    );
+    return saving;
   }
 
   /** The core's version rule against the actor's latest version: the VersionConflictError, or `undefined` if the save is admitted. */
@@ -473,8 +481,10 @@ class JetStreamBackend {
     return 0;
   }
 
+  /** Lets the saves already made settle (stored, or rejected as they would be), then lets go of the stream. */
   async close() {
-    await this.#watching;
+    await Promise.allSettled(this.#saving);
+    await this.#watching?.catch(() => {});
     await this.#live?.close();
     if (this.#settings.ownsConnection) await this.#settings.connection.drain();
   }
