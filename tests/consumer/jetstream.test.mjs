@@ -305,6 +305,36 @@ describe('jetstream: damaged data and failures', () => {
     assert.equal((await store.getLatestSnapshot('order.7')).version, 12);
   });
 
+  test('a subscription resumes within seconds of a server restart, in order, each event once', async () => {
+    const restartable = await startNats();
+    try {
+      const names = fresh();
+      const [writer, listener] = [await openJetStream({ servers: restartable.url, ...names }), await openJetStream({ servers: restartable.url, ...names })];
+      const heard = [];
+      listener.subscribe((n) => heard.push([n.event.version, Date.now()]), { after: 0 });
+      await writer.saveEvents([event('r', 1), event('r', 2)]);
+      for (let waited = 0; heard.length < 2 && waited < 5000; waited += 20) await settle(20);
+      await restartable.stop('SIGKILL');
+      await restartable.start();
+      let savedAt;
+      for (let version = 3; version <= 5; ) {
+        try {
+          await writer.saveEvent(event('r', version, { id: `r-${version}` }));
+          savedAt ??= Date.now();
+          version += 1;
+        } catch {
+          await settle(100); // the client is still reconnecting
+        }
+      }
+      for (let waited = 0; heard.length < 5 && waited < 30_000; waited += 50) await settle(50);
+      assert.deepEqual(heard.map(([version]) => version), [1, 2, 3, 4, 5]);
+      console.log(`# jetstream subscription after a restart: heard the first new event ${heard[2][1] - savedAt} ms after it was saved`);
+      await Promise.all([writer.close(), listener.close()]);
+    } finally {
+      await restartable.close();
+    }
+  });
+
   test('the server restarted mid-burst: no acknowledged event lost, StorageError for the rest, then normal service', async () => {
     const restartable = await startNats();
     try {

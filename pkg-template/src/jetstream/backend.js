@@ -395,7 +395,8 @@ class JetStreamBackend {
     this.#watching = (async () => {
       const info = await manager.streams.info(stream);
       const consumer = await js.consumers.get(stream, { filter_subjects: `${subjectPrefix}.>`, opt_start_seq: info.state.last_seq + 1 });
-      this.#live = await consumer.consume();
+      // Short pulls: after a server restart the consumer is made again within seconds, not after a 30 s pull expires.
+      this.#live = await consumer.consume({ expires: 2000 });
       (async () => {
         for await (const message of this.#live) this.#deliver(message);
       })().catch(() => {});
