@@ -1,6 +1,9 @@
-// Global order in Node.js: the in-memory store and JetStream, through the shared
+// Global order in Node.js: the in-memory store, the directory store and JetStream, through the shared
 // workload (global-order-workload.js); the Chromium page runs it on IndexedDB.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventStore } from '../pkg/index.mjs';
 import { openJetStream } from '../pkg/jetstream.mjs';
 import { startNats } from '../tests/nats/server.mjs';
@@ -26,6 +29,16 @@ export async function runGlobalOrderBench(plan) {
   await fillForGlobalOrder(memory, plan);
   rows.push(...globalOrderRows('memory', plan, await measureGlobalOrder(memory, plan)));
   await memory.close();
+
+  const dir = mkdtempSync(join(tmpdir(), 'aether-bench-order-'));
+  try {
+    const files = await EventStore.openDirectory(dir);
+    await fillForGlobalOrder(files, plan);
+    rows.push(...globalOrderRows('directory', plan, await measureGlobalOrder(files, plan)));
+    await files.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   const server = await startNats();
   try {

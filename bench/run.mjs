@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runMemoryBench } from './memory.mjs';
 import { runBrowserBench } from './browser.mjs';
 import { runJetStreamBench } from './jetstream.mjs';
+import { runDirectoryBench } from './directory.mjs';
 import { runGlobalOrderBench } from './global-order.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,12 +22,14 @@ const plan = tiny
       browser: { sequential: 20, concurrent: 100, batch: 100, read: 500, open: 2000, repeat: 1, globalOrder: { actors: 20, perActor: 10 } },
       jetstream: { sequential: 20, concurrent: 50, readActors: 2, readEach: 50 },
       globalOrder: { actors: 20, perActor: 10 },
+      directory: { sequential: 20, concurrent: 100, opens: [2000], stream: 200, repeat: 1 },
     }
   : {
       memory: { sizes: [10_000, 100_000, 1_000_000], readSize: 100_000, batchEvents: 100_000, latestCalls: 100_000 },
       browser: { sequential: 300, concurrent: 1000, batch: 1000, read: 10_000, open: 100_000, repeat: 5, globalOrder: { actors: 1000, perActor: 100 } },
       jetstream: { sequential: 2000, concurrent: 2000, readActors: 10, readEach: 1000 },
       globalOrder: { actors: 1000, perActor: 100 },
+      directory: { sequential: 1000, concurrent: 1000, opens: [100_000, 1_000_000], stream: 10_000, repeat: 3 },
     };
 
 const AETHER = 'aether-eventstore';
@@ -57,6 +60,9 @@ console.log();
 const natsRows = await runJetStreamBench(plan.jetstream);
 printTable(natsRows);
 console.log();
+const directoryRows = await runDirectoryBench(plan.directory);
+printTable(directoryRows);
+console.log();
 const orderRows = [...(await runGlobalOrderBench(plan.globalOrder)), ...browser.filter((row) => row.unit === 'µs/event')];
 printTable(orderRows);
 console.log();
@@ -82,8 +88,10 @@ const targets = [
   ['IndexedDB: concurrent saves vs Dexie add', find(browser, `${plan.browser.concurrent} concurrent`, AETHER) / find(browser, `${plan.browser.concurrent} concurrent`, 'Dexie'), '>=', 1],
   [`IndexedDB: saveEvents(${plan.browser.batch}) vs Dexie bulkAdd`, find(browser, 'one batch', AETHER) / find(browser, 'one batch', 'Dexie'), '>=', 0.8],
   ['IndexedDB: open a large database (ms)', find(browser, 'open a database', AETHER), '<', 50],
+  [`directory: ${plan.directory.concurrent} concurrent saves vs a plain appendFile + fsync loop`, find(directoryRows, `${plan.directory.concurrent} concurrent`, `${AETHER} (strict)`) / find(directoryRows, `${plan.directory.concurrent} concurrent`, 'plain loop'), '>=', 1],
+  [`directory: open ${plan.directory.opens.at(-1).toLocaleString('en')} events (ms)`, find(directoryRows, `open a directory of ${plan.directory.opens.at(-1).toLocaleString('en')}`, AETHER), '<', 2000],
   ['package size, wasm + JS gzip (KB)', gzipTotal / 1024, '<=', 100],
-  ...['memory', 'IndexedDB (Chromium)', 'JetStream'].flatMap((backend) => [
+  ...['memory', 'IndexedDB (Chromium)', 'directory', 'JetStream'].flatMap((backend) => [
     [`${backend}: readAll per event / getEvents per event`, find(allRows, 'every one', backend, 'readAll') / find(allRows, 'every one', backend, 'getEvents'), '<=', 1],
     [`${backend}: catch-up subscription per event / getEvents per event`, find(allRows, 'every one', backend, 'catch-up') / find(allRows, 'every one', backend, 'getEvents'), '<=', 1],
   ]),

@@ -33,6 +33,14 @@ export { EventTypeEventStored };
 
 const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
 
+/** How `openDirectory` opens a directory: set by the Node.js entry (entry-node.js); browsers have none. */
+let openDirectoryBackend = null;
+
+/** Called by entry-node.js with `DirectoryBackend.open`. Not part of the public API. */
+export function registerDirectoryBackend(open) {
+  openDirectoryBackend = open;
+}
+
 /**
  * What the package's other entry points (aether-eventstore/jetstream) build on,
  * reached through the class so that they share this module's instance. Not for applications.
@@ -94,6 +102,20 @@ export class EventStore {
   static async openIndexedDb(name, options = {}) {
     await wasmPending();
     return new EventStore(CONSTRUCT_WITH_BACKEND, await IndexedDbBackend.open(name, options));
+  }
+
+  /**
+   * A durable store in the files under `directory` (Node.js only), created if
+   * missing. Rejects with StorageError where there is no file system (browsers),
+   * or when another store has the directory open.
+   */
+  static async openDirectory(directory, options) {
+    if (!openDirectoryBackend) {
+      throw new StorageError('EventStore.openDirectory needs Node.js: a browser has no directories to write to (use EventStore.openIndexedDb)', {
+        cause: new TypeError('no file system'),
+      });
+    }
+    return new EventStore(CONSTRUCT_WITH_BACKEND, await openDirectoryBackend(directory, options));
   }
 
   #open() {

@@ -16,6 +16,7 @@ import {
 } from '#wasm';
 import { abortQuietly, committed, findWithCursor, request } from './idb.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './records.js';
+import { GroupCommit } from './group-commit.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
 const LAYOUT_VERSION = 1;
@@ -102,10 +103,11 @@ export class IndexedDbBackend {
   #durability;
   /** @type {Promise<IDBDatabase> | null} the open connection, reopened after another tab's upgrade closed it */
   #connection = null;
-  /** @type {{ events: object, batch: boolean, resolve: Function, reject: Function, conflict?: Error, retried?: string }[]} saves waiting for the next transaction */
-  #queue = [];
-  /** @type {Promise<void> | null} the group commit in progress */
-  #writing = null;
+  /** Saves waiting for, and being written in, one commit together. */
+  #group = new GroupCommit(
+    (group) => this.#commit(group),
+    (error) => storageError(`saving to IndexedDB database "${this.#name}" failed`, error),
+  );
   #channel = null;
   /**
    * Called (while anyone listens) after each commit to the database: with this
@@ -228,19 +230,7 @@ export class IndexedDbBackend {
 
   /** Queues one whole save for the next group commit; resolves with `{ stored, retried }`. */
   #enqueue(events, batch) {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ events, batch, resolve, reject });
-      if (this.#queue.length === 1 && !this.#writing) queueMicrotask(() => this.#startWriting());
-    });
-  }
-
-  #startWriting() {
-    if (this.#writing || this.#queue.length === 0) return;
-    const group = this.#queue.splice(0);
-    this.#writing = this.#commit(group).finally(() => {
-      this.#writing = null;
-      this.#startWriting();
-    });
+    return this.#group.add({ events, batch });
   }
 
   /**
@@ -437,8 +427,7 @@ export class IndexedDbBackend {
 
   /** Waits for queued saves, then closes the connection and the channel. */
   async close() {
-    this.#startWriting();
-    while (this.#writing) await this.#writing;
+    await this.#group.settled();
     this.#channel?.close();
     const connection = this.#connection;
     this.#connection = null;

@@ -122,3 +122,18 @@ test('chromium: a module Web Worker imports the package, opens the IndexedDB sto
   await expectSavedAndHeard(page, result, 'web worker');
   await context.close();
 });
+
+test('chromium: openDirectory is for Node.js: in a browser it rejects with StorageError', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/workers/`);
+  await page.waitForFunction(() => window.aether !== undefined);
+  const outcome = await page.evaluate(() =>
+    window.aether.EventStore.openDirectory('/tmp/events').then(
+      () => 'opened',
+      (error) => ({ isStorageError: error instanceof window.aether.StorageError, message: error.message }),
+    ),
+  );
+  assert.equal(outcome.isStorageError, true, JSON.stringify(outcome));
+  assert.match(outcome.message, /Node\.js/);
+  await page.close();
+});

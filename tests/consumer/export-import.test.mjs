@@ -22,6 +22,7 @@ const { startNats } = await import(pathToFileURL(join(repo, 'tests', 'nats', 'se
 let server;
 let opened = 0;
 const stores = [];
+const directories = [];
 
 before(async () => {
   server = await startNats();
@@ -30,12 +31,18 @@ before(async () => {
 after(async () => {
   await Promise.all(stores.map((store) => store.close()));
   await server?.close();
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
 });
 
 /** How to open an empty store of each kind. */
 const backends = {
   memory: async () => new EventStore(),
   indexeddb: () => EventStore.openIndexedDb(`db-${++opened}`, { indexedDB: new IDBFactory(), IDBKeyRange }),
+  directory: () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aether-import-'));
+    directories.push(dir);
+    return EventStore.openDirectory(dir);
+  },
   jetstream: () => {
     const n = ++opened;
     return openJetStream({ servers: server.url, stream: `IMPORT_${n}`, subjectPrefix: `import${n}`, snapshotBucket: `IMPORT_${n}_SNAPSHOTS` });
