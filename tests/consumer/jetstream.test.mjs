@@ -181,6 +181,29 @@ describe('jetstream: global order', () => {
   });
 });
 
+describe('jetstream: server resources', () => {
+  test('reads leave no consumer behind on the server (getEvents, readAll, getLatestSnapshot, 100 each)', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    await store.saveEvents([event('a', 1), event('a', 2)]);
+    await store.saveSnapshot({ actorId: 'a', version: 2, state: {} });
+    for (let i = 0; i < 100; i++) {
+      await store.getEvents('a');
+      await store.readAll();
+      await store.getLatestSnapshot('a');
+    }
+    const jsm = await jetstreamManager(shared);
+    const count = async () => {
+      let total = 0;
+      for (const stream of [names.stream, `KV_${names.snapshotBucket}`]) total += (await jsm.streams.info(stream)).state.consumer_count;
+      return total;
+    };
+    for (let waited = 0; (await count()) > 0 && waited < 3000; waited += 100) await settle(100);
+    assert.equal(await count(), 0, 'consumers left on the server');
+    await store.close();
+  });
+});
+
 describe('jetstream: retries and the version rule', () => {
   test('a retried save resolves with the stored event, once, from any client and outside the dedupe window', async () => {
     const names = fresh();

@@ -177,8 +177,8 @@ class JetStreamBackend {
    * `start` on, at most `max`, through an ordered consumer deleted afterwards
    * (so that reads leave no consumer behind on the server).
    */
-  async #readStream(filter, start = 1, max = Infinity) {
-    const { js, stream } = this.#settings;
+  async #readStream(filter, start = 1, max = Infinity, stream = this.#settings.stream) {
+    const { js } = this.#settings;
     const consumer = await js.consumers.get(stream, { filter_subjects: filter, opt_start_seq: start });
     try {
       const { num_pending: pending } = await consumer.info();
@@ -186,7 +186,7 @@ class JetStreamBackend {
       const messages = [];
       if (wanted === 0) return messages;
       for await (const message of await consumer.fetch({ max_messages: wanted, expires: REQUEST_TIMEOUT_MS })) {
-        messages.push({ sequence: message.seq, subject: message.subject, data: message.data });
+        messages.push({ sequence: message.seq, subject: message.subject, data: message.data, headers: message.headers });
         if (message.info.pending === 0 || messages.length >= wanted) break;
       }
       return messages;
@@ -373,18 +373,22 @@ class JetStreamBackend {
     return readTwice(() => this.#latestSnapshot(token));
   }
 
+  /**
+   * Reads the bucket's stream for the actor's keys (`<token>.<version>`, one
+   * message each) through a consumer deleted afterwards, as every read here does.
+   */
   async #latestSnapshot(token) {
+    const { snapshotBucket } = this.#settings;
     try {
-      const { snapshots } = this.#settings;
-      const versions = [];
-      for await (const key of await snapshots.keys(`${token}.*`)) versions.push(Number(key.slice(token.length + 1)));
-      for (const version of versions.sort((a, b) => b - a)) {
-        const entry = await snapshots.get(`${token}.${version}`);
-        if (entry?.operation === 'PUT' && core.checkSnapshotRecord(entry.value) === undefined) return decoder.decode(entry.value);
-      }
-      return undefined;
+      const prefix = `$KV.${snapshotBucket}.${token}.`;
+      const found = (await this.#readStream(`${prefix}*`, 1, Infinity, `KV_${snapshotBucket}`))
+        .filter((message) => !['DEL', 'PURGE'].includes(message.headers?.get('KV-Operation')))
+        .map((message) => ({ version: Number(message.subject.slice(prefix.length)), data: message.data }))
+        .sort((a, b) => b.version - a.version);
+      const latest = found.find(({ data }) => core.checkSnapshotRecord(data) === undefined);
+      return latest && decoder.decode(latest.data);
     } catch (error) {
-      throw storageError(`reading bucket "${this.#settings.snapshotBucket}" failed`, error);
+      throw storageError(`reading bucket "${snapshotBucket}" failed`, error);
     }
   }
 
