@@ -119,11 +119,13 @@ fn suggestion(key: &str, names: &[&'static str]) -> Option<&'static str> {
         .map(|(_, name)| name)
 }
 
-/// Lower case without separators: `Actor_ID` and `actorId` fold alike.
+/// ASCII lower case without separators: `Actor_ID` and `actorId` fold alike.
+/// (ASCII only: Unicode's case tables would weigh on the wasm, and the
+/// contract's field names are ASCII.)
 fn fold(text: &str) -> Vec<char> {
     text.chars()
         .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
+        .map(|c| c.to_ascii_lowercase())
         .collect()
 }
 
