@@ -14,6 +14,8 @@ const { storeOver, storageError, records, core, wasmPending } = EventStore[Symbo
 
 /** How many positions one message spans (the core's `record::POSITIONS_PER_MESSAGE`). */
 const POSITIONS_PER_MESSAGE = 1_000_000;
+/** How many messages the first request of a readAll asks for. */
+const FIRST_READ_MESSAGES = 16;
 /** How long one request to the server may take before it fails. */
 const REQUEST_TIMEOUT_MS = 5000;
 /** How long a save may take in all (reconnection included) before it rejects with StorageError. */
@@ -451,13 +453,17 @@ class JetStreamBackend {
     const parts = [];
     let from = Math.max(1, Math.floor(after / POSITIONS_PER_MESSAGE));
     let wanted = limit;
+    // A message holds one event or a whole batch: ask for a few messages first, then
+    // as many as the events per message seen so far say are needed, not `limit` messages.
+    let perMessage = Math.max(1, limit / FIRST_READ_MESSAGES);
     for (;;) {
-      const asked = wanted;
+      const asked = Math.min(wanted, Math.ceil(wanted / perMessage));
       const read = await this.#readStream(`${this.#settings.subjectPrefix}.>`, from, asked);
       const messages = read.filter((message) => this.#actorOf(message.subject) !== undefined);
       const checked = this.#checkRecorded(messages, messages.map((message) => this.#actorOf(message.subject)), after, wanted);
       if (checked.count > 0) parts.push(checked.events.slice(1, -1));
       wanted -= checked.count;
+      perMessage = Math.max(1, checked.count / Math.max(1, read.length));
       // Damaged messages are left out: read on until `limit` events, or the end.
       if (wanted <= 0 || read.length < asked) return `[${parts.join(',')}]`;
       from = read.at(-1).sequence + 1;
