@@ -18,16 +18,36 @@ export interface JetStreamOptions {
   /** The key-value bucket of snapshots; default `'AETHER_SNAPSHOTS'`. */
   snapshotBucket?: string;
   /**
-   * The replicas of a stream that the store creates; default 1 (3 on a cluster).
-   * A replicated stream on a server too old to enforce the version rule in clustered streams
-   * is refused with `StorageError`.
+   * The replicas (1 to 5) of the stream and the snapshot bucket, when the store creates them;
+   * default 1 on a lone server, 3 on a cluster (a server that reports a cluster name).
+   * A replicated stream, created or existing, needs nats-server 2.10.19 or later (the fixes of
+   * nats-server issues 4320 and 5644); on an older server, at open or after a reconnection to one,
+   * the store refuses with `StorageError`, saying why and which version is needed.
    */
   replicas?: number;
+  /**
+   * The created stream's duplicate window in milliseconds: a retried save within it is dropped by
+   * the server, one after it is recognised by reading the actor's events. Default: the server's (2 minutes).
+   */
+  duplicateWindow?: number;
+  /**
+   * The most bytes the created stream may hold. A full stream refuses saves with `StorageError`;
+   * it never drops events. Default: no limit.
+   */
+  maxBytes?: number;
+  /**
+   * How long in milliseconds a snapshot is kept in the created bucket; an expired one is simply
+   * not found (the state is rebuilt from the events). Default: kept for ever.
+   */
+  snapshotMaxAge?: number;
 }
 
 /**
  * The whole EventStore API on a JetStream stream. Rejects with `StorageError`
  * (the client's error as `cause`) when the server cannot be reached or the
- * stream cannot be set up, and with `ValidationError` for bad options.
+ * stream cannot be set up, or when the stream is replicated and the server is
+ * older than 2.10.19, and with `ValidationError` (`field` naming the option) for
+ * bad options. The settings options apply to a stream or bucket that the store
+ * creates: an existing one is used as it is, never changed.
  */
 export declare function openJetStream(options: JetStreamOptions): Promise<EventStore>;

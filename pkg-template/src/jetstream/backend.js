@@ -9,6 +9,7 @@
 // Snapshots live in a key-value bucket under `<token>.<version>`.
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
+import { replicatedStreamRefusal } from './server-version.js';
 
 const { storeOver, storageError, records, core, wasmPending } = EventStore[Symbol.for('aether-eventstore.internals')];
 
@@ -20,8 +21,18 @@ const FIRST_READ_MESSAGES = 16;
 const REQUEST_TIMEOUT_MS = 5000;
 /** How long a save may take in all (reconnection included) before it rejects with StorageError. */
 const SAVE_TIMEOUT_MS = 15000;
-/** JetStream's answer when the expected last subject sequence is not the subject's last. */
-const WRONG_LAST_SEQUENCE = 10071;
+/** JetStream's answers when the expected last subject sequence is not the subject's last, or cannot be told yet (a replicated stream with a message in flight on the subject). */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
+/**
+ * How long after a sign of a leader change (a disconnection or reconnection,
+ * a request that failed or timed out, an ack slower than SLOW_ACK_MS) a save to
+ * a replicated stream is checked after its ack, by reading the actor's events:
+ * see #settle.
+ */
+const UNSETTLED_MS = 10000;
+const SLOW_ACK_MS = 1000;
+/** How long one request of that check may take: short, and repeated (until the save's deadline) while the stream elects a leader. */
+const CHECK_TIMEOUT_MS = 1000;
 const STREAM_NOT_FOUND = 10059;
 
 const encoder = new TextEncoder();
@@ -73,12 +84,30 @@ function checkMessages(chunks, actorId, fromVersion) {
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+/** The most replicas JetStream allows a stream. */
+const MAX_REPLICAS = 5;
+/** The longest duration in milliseconds whose nanoseconds (what JetStream's API takes) are a safe integer: about 104 days. */
+const MAX_DURATION_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1e6);
+
+/** An optional whole number option within [min, max]: the number, or `undefined` when not given. */
+function wholeNumber(options, field, min, max, what) {
+  const value = options[field];
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${field} must be ${what}`, { field });
+  }
+  return value;
+}
 
 function checkOptions(options) {
   if (typeof options !== 'object' || options === null) {
     throw new ValidationError('options must be an object', { field: 'options' });
   }
   const { servers, connection, stream = 'AETHER_EVENTS', subjectPrefix = 'aether.events', snapshotBucket = 'AETHER_SNAPSHOTS' } = options;
+  const replicas = wholeNumber(options, 'replicas', 1, MAX_REPLICAS, `a whole number from 1 to ${MAX_REPLICAS}`);
+  const duplicateWindow = wholeNumber(options, 'duplicateWindow', 1, MAX_DURATION_MS, `a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
+  const maxBytes = wholeNumber(options, 'maxBytes', 1, Number.MAX_SAFE_INTEGER, 'a whole number of bytes, at least 1');
+  const snapshotMaxAge = wholeNumber(options, 'snapshotMaxAge', 1, MAX_DURATION_MS, `a whole number of milliseconds from 1 to ${MAX_DURATION_MS}`);
   const serverList = servers === undefined ? [] : [servers].flat();
   if (serverList.some((server) => typeof server !== 'string' || server === '')) {
     throw new ValidationError('servers must be a URL or an array of URLs', { field: 'servers' });
@@ -95,7 +124,7 @@ function checkOptions(options) {
   if (typeof snapshotBucket !== 'string' || !NAME.test(snapshotBucket)) {
     throw new ValidationError('snapshotBucket must be a name of letters, digits, - and _', { field: 'snapshotBucket' });
   }
-  return { servers: serverList, connection, stream, subjectPrefix, snapshotBucket };
+  return { servers: serverList, connection, stream, subjectPrefix, snapshotBucket, replicas, duplicateWindow, maxBytes, snapshotMaxAge };
 }
 
 /**
@@ -123,25 +152,57 @@ export async function openJetStreamWith(options, loadClient) {
   }
   try {
     const manager = await client.jetstreamManager(connection, { timeout: REQUEST_TIMEOUT_MS });
-    await ensureStream(manager, settings, client.StorageType);
-    const snapshots = await new client.Kvm(connection).create(settings.snapshotBucket, { history: 1 });
+    // Without `replicas`, 1 on a lone server and 3 on a cluster (a server that reports its cluster's name).
+    const replicas = settings.replicas ?? (connection.info?.cluster ? 3 : 1);
+    const { replicated } = await ensureStream(manager, { ...settings, replicas }, client, connection);
+    const snapshots = await new client.Kvm(connection).create(settings.snapshotBucket, {
+      history: 1,
+      replicas,
+      ...(settings.snapshotMaxAge === undefined ? {} : { ttl: settings.snapshotMaxAge }),
+    });
     const js = client.jetstream(connection, { timeout: REQUEST_TIMEOUT_MS });
-    return storeOver(new JetStreamBackend({ ...settings, connection, ownsConnection, js, manager, snapshots }));
+    const checker = replicated ? await client.jetstreamManager(connection, { timeout: CHECK_TIMEOUT_MS, checkAPI: false }) : undefined;
+    return storeOver(new JetStreamBackend({ ...settings, replicas, replicated, connection, ownsConnection, js, manager, checker, snapshots }));
   } catch (error) {
     if (ownsConnection) await connection.close().catch(() => {});
     throw storageError(`cannot set up JetStream stream "${settings.stream}"`, error);
   }
 }
 
-/** Creates the stream if missing; an existing one must capture the prefix's subjects. */
-async function ensureStream(manager, { stream, subjectPrefix }, StorageType) {
+/** The StorageError refusing a replicated stream on the connected server, or `undefined` when its version is safe. */
+function versionRefusal(connection, stream) {
+  const version = connection.info?.version;
+  const reason = replicatedStreamRefusal(version);
+  if (reason === undefined) return undefined;
+  return new StorageError(`the JetStream stream "${stream}" is replicated, and ${reason}`, { cause: new Error(`nats-server ${version} is too old for a replicated stream`) });
+}
+
+/**
+ * Creates the stream if missing, with the store's settings; an existing one is
+ * used as it is (never changed), and must capture the prefix's subjects. A
+ * replicated stream, created or found, is refused on a server too old for it.
+ * Resolves with `{ replicated }`: whether the stream has more than one replica.
+ */
+async function ensureStream(manager, settings, { StorageType, DiscardPolicy }, connection) {
+  const { stream, subjectPrefix, replicas } = settings;
   let info;
   try {
     info = await manager.streams.info(stream);
   } catch (error) {
     if (error?.code !== STREAM_NOT_FOUND && error?.name !== 'StreamNotFoundError') throw error;
-    await manager.streams.add({ name: stream, subjects: [`${subjectPrefix}.>`], storage: StorageType.File });
-    return;
+    if (replicas > 1) {
+      const refusal = versionRefusal(connection, stream);
+      if (refusal) throw refusal;
+    }
+    const config = { name: stream, subjects: [`${subjectPrefix}.>`], storage: StorageType.File, num_replicas: replicas };
+    if (settings.duplicateWindow !== undefined) config.duplicate_window = settings.duplicateWindow * 1_000_000;
+    if (settings.maxBytes !== undefined) {
+      // A full stream refuses new saves (StorageError) instead of dropping the oldest events.
+      config.max_bytes = settings.maxBytes;
+      config.discard = DiscardPolicy?.New ?? 'new';
+    }
+    await manager.streams.add(config);
+    return { replicated: replicas > 1 };
   }
   if (!(info.config.subjects ?? []).some((filter) => captures(filter, subjectPrefix))) {
     throw new StorageError(
@@ -149,6 +210,12 @@ async function ensureStream(manager, { stream, subjectPrefix }, StorageType) {
       { cause: new Error('stream subjects do not match') },
     );
   }
+  const replicated = (info.config.num_replicas ?? 1) > 1;
+  if (replicated) {
+    const refusal = versionRefusal(connection, stream);
+    if (refusal) throw refusal;
+  }
+  return { replicated };
 }
 
 class JetStreamBackend {
@@ -165,9 +232,41 @@ class JetStreamBackend {
   /** @type {Promise<void> | null} the live consumer behind subscribe, once asked for */
   #watching = null;
   #live = null;
+  /** @type {StorageError | undefined} why saves are refused: the server reached by the last reconnection is too old for the replicated stream */
+  #refusal = undefined;
+  /** Until when (Date.now()) acknowledged saves are checked by reading them back (replicated streams only) */
+  #unsettledUntil = 0;
+  /** The connection's status iterator, for a replicated stream; stopped by close() */
+  #statuses = null;
 
   constructor(settings) {
     this.#settings = settings;
+    if (settings.replicated) this.#watchConnection();
+  }
+
+  /**
+   * On a replicated stream: checks the version of every server the connection
+   * reconnects to (saves are refused while it is too old), and treats a
+   * disconnection or reconnection as a sign that the stream's leader may change.
+   */
+  #watchConnection() {
+    const { connection, stream } = this.#settings;
+    try {
+      this.#statuses = connection.status();
+    } catch {
+      return; // a connection without status events: checked at open only
+    }
+    (async () => {
+      for await (const status of this.#statuses) {
+        if (['disconnect', 'reconnecting', 'reconnect', 'ldm', 'staleConnection'].includes(status.type)) this.#unsettle();
+        if (status.type === 'reconnect') this.#refusal = versionRefusal(connection, stream);
+      }
+    })().catch(() => {});
+  }
+
+  /** Marks the next UNSETTLED_MS as a time when saves to a replicated stream are read back after their ack. */
+  #unsettle() {
+    if (this.#settings.replicated) this.#unsettledUntil = Date.now() + UNSETTLED_MS;
   }
 
   #subject(actorId) {
@@ -187,10 +286,14 @@ class JetStreamBackend {
       const wanted = Math.min(pending, max);
       const messages = [];
       if (wanted === 0) return messages;
+      let complete = false;
       for await (const message of await consumer.fetch({ max_messages: wanted, expires: REQUEST_TIMEOUT_MS })) {
         messages.push({ sequence: message.seq, subject: message.subject, data: message.data, headers: message.headers });
-        if (message.info.pending === 0 || messages.length >= wanted) break;
+        complete = message.info.pending === 0 || messages.length >= wanted;
+        if (complete) break;
       }
+      // A fetch that expired first (the stream's leader changing, say) is a failed read, never a shorter history.
+      if (!complete) throw new Error(`the read of ${filter} ended after ${messages.length} of ${wanted} messages`);
       return messages;
     } finally {
       consumer.delete().catch(() => {});
@@ -270,6 +373,7 @@ class JetStreamBackend {
       );
     }
     const subject = this.#subject(events.actorIds[0]);
+    if (this.#refusal) throw new StorageError(this.#refusal.message, { cause: this.#refusal.cause });
     const saving = withDeadline((deadline) => this.#publish(subject, events, batch, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
     this.#saving.add(saving);
     saving.then(
@@ -301,6 +405,7 @@ class JetStreamBackend {
     // The same save always carries the same id, so the server drops a retry within its duplicate window.
     const msgID = core.messageId(events.actorIds, events.versions, events.ids);
     await this.#watching;
+    const started = Date.now();
     try {
       // An actor not seen yet is expected to be new (no message on its subject):
       // one round trip when it is, and the server's refusal corrects it when it is not.
@@ -319,19 +424,28 @@ class JetStreamBackend {
           return { stored: retried, retried: true };
         }
         if (deadline.passed) throw new Error('the save ran out of time');
+        let ack;
+        const publishing = Date.now();
         try {
-          const ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
-          if (ack.duplicate) return { stored: await this.#duplicate(events, batch), retried: true };
-          this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
-          return { stored, retried: false };
+          ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
         } catch (error) {
-          if (error?.code !== WRONG_LAST_SEQUENCE && error?.api_error?.err_code !== WRONG_LAST_SEQUENCE) throw error;
-          expected = await this.#fetchLatest(actorId); // another client wrote first: look again
+          const code = error?.code ?? error?.api_error?.err_code;
+          if (!WRONG_LAST_SEQUENCE.has(code)) throw error;
+          // Another client wrote first, or (10164) a replicated stream has a message in flight on the subject: look again.
+          if (code !== 10071) await new Promise((resolve) => setTimeout(resolve, 20));
+          expected = await this.#fetchLatest(actorId);
           fresh = true;
+          continue;
         }
+        if (Date.now() - publishing > SLOW_ACK_MS) this.#unsettle();
+        if (ack.duplicate) return { stored: await this.#duplicate(events, batch), retried: true };
+        this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
+        if (this.#unsettledUntil >= started) await this.#settle(subject, events, batch, expected.sequence, ack.seq, deadline);
+        return { stored, retried: false };
       }
     } catch (error) {
       if (error instanceof ValidationError || error?.code === 'VERSION_CONFLICT') throw error;
+      this.#unsettle();
       throw storageError(`saving to JetStream stream "${stream}" failed; the save may be retried with the same event ids`, error);
     }
   }
@@ -344,11 +458,58 @@ class JetStreamBackend {
     return core.storedRetry(utf8, ends, events.actorIds, events.versions, events.ids, batch);
   }
 
-  /** The server dropped the save as a duplicate of a message it stored: the save's stored events. */
+  /**
+   * The server dropped the save as a duplicate of a message it stored: the save's
+   * stored events; a VersionConflictError if that message lost its versions to
+   * another writer's (see #settle).
+   */
   async #duplicate(events, batch) {
     const stored = await this.#storedRetry(events, batch);
-    if (stored === undefined) throw new Error('the server dropped the save as a duplicate of a message it no longer holds');
-    return stored;
+    if (stored !== undefined) return stored;
+    const conflict = this.#conflict(events, this.#latest.get(events.actorIds[0])?.version ?? 0);
+    if (conflict) throw conflict;
+    throw new Error('the server dropped the save as a duplicate of a message it no longer holds');
+  }
+
+  /**
+   * Checks a save acknowledged around a leader change of a replicated stream, by
+   * reading the actor's events back. Around a leader change JetStream has been seen
+   * to let two writers store the same version (the new leader checks the expected
+   * last subject sequence before it has applied what the old one accepted; see
+   * nats-server issue 8469). Both would then have been checked against the same
+   * last message (`after`), so one request tells whether any other message came
+   * between it and this save's (`sequence`); only then are the events read.
+   * Readers trust the first message at a version and report the later one, so the
+   * later writer's save is not part of the history: it rejects with
+   * VersionConflictError, and its message is deleted (best effort) so that no
+   * version stays stored twice. The check is repeated with short requests while
+   * the stream elects a leader; one that cannot be made before the save's deadline
+   * rejects with StorageError (the save may be retried with the same ids, which
+   * checks again).
+   */
+  async #settle(subject, events, batch, after, sequence, deadline) {
+    const { manager, checker, stream } = this.#settings;
+    let stored;
+    for (;;) {
+      try {
+        const next = await checker.streams.getMessage(stream, { next_by_subj: subject, seq: after + 1 });
+        if (next?.seq === sequence) return; // no other message between the one expected last and this save's
+        stored = await readTwice(() => this.#storedRetry(events, batch));
+        break;
+      } catch (error) {
+        if (deadline.passed) throw new Error('the save was acknowledged around a leader change of the stream, and reading it back failed', { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    if (stored !== undefined) return;
+    const actorId = events.actorIds[0];
+    const latestVersion = this.#latest.get(actorId)?.version ?? 0;
+    if (await manager.streams.deleteMessage(stream, sequence, false).catch(() => false)) {
+      this.#latest.delete(actorId); // its last message may have been this one: the next save looks again
+    }
+    const conflict = this.#conflict(events, latestVersion);
+    if (conflict) throw conflict;
+    throw new Error('the save was acknowledged around a leader change of the stream, and is not among the events read back');
   }
 
   /** Stores a snapshot once the actor's events have reached its version (events are never removed, so checking first is safe). */
@@ -495,6 +656,7 @@ class JetStreamBackend {
   /** Lets the saves already made settle (stored, or rejected as they would be), then lets go of the stream. */
   async close() {
     await Promise.allSettled(this.#saving);
+    this.#statuses?.stop?.();
     await this.#watching?.catch(() => {});
     await this.#live?.close();
     if (this.#settings.ownsConnection) await this.#settings.connection.drain();

@@ -13,6 +13,7 @@ export async function loadNats(loadConnect) {
       jetstream: jetstream.jetstream,
       jetstreamManager: jetstream.jetstreamManager,
       StorageType: jetstream.StorageType,
+      DiscardPolicy: jetstream.DiscardPolicy,
       Kvm: kv.Kvm,
     };
   } catch (error) {
