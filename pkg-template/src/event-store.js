@@ -33,6 +33,9 @@ export { EventTypeEventStored };
 
 const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
 
+/** The backend of a store (set in the class's static block, where its private field is in reach). */
+let backendOf;
+
 /** How `openDirectory` opens a directory: set by the Node.js entry (entry-node.js); browsers have none. */
 let openDirectoryBackend = null;
 
@@ -47,6 +50,8 @@ export function registerDirectoryBackend(open) {
  */
 const internals = Object.freeze({
   storeOver: (backend) => new EventStore(CONSTRUCT_WITH_BACKEND, backend),
+  /** The backend of an EventStore (aether-eventstore/sync drives a local store's sync ledger), `undefined` for anything else. */
+  backendOf: (store) => backendOf(store),
   wasmPending,
   storageError,
   records,
@@ -82,6 +87,10 @@ export class EventStore {
   #backend;
   #feed;
   #closed = false;
+
+  static {
+    backendOf = (store) => (store instanceof EventStore && !store.#closed ? store.#backend : undefined);
+  }
 
   /** An in-memory store. It takes no arguments: persistent stores are opened with `EventStore.openIndexedDb` and friends. */
   constructor(...internal) {
