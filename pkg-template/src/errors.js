@@ -71,3 +71,18 @@ export function isVersionConflict(error) {
       /** @type {{ name?: unknown }} */ (error).name === 'VersionConflictError')
   );
 }
+
+/**
+ * Internal (not exported from the package's entry points): thrown by a local
+ * store's `syncCommit` when the pending events changed while the sync change was
+ * prepared (e.g. another tab saved between the sync engine's read and its
+ * commit). Nothing of the change is stored; the engine reads again and retries.
+ */
+export class PendingChangedError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(`the pending events changed while a sync change was prepared: ${message}`);
+    this.name = 'PendingChangedError';
+    this.code = 'PENDING_CHANGED';
+  }
+}
