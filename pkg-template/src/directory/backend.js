@@ -14,6 +14,12 @@
 // - The in-memory index changes only after a commit is written, so reads,
 //   readAll and notifications see committed events only, in commit order.
 // - onCommitted is called once per commit, after its saves resolve, never for a retry.
+// - Once synced (syncStart), saves are pending events, written to the sync
+//   journal (sync-journal.js, sync-ledger.js), and only syncCommit appends to
+//   the event log: its events' commit first, flagged SYNCED, then its journal
+//   commit; it counts once the latter is written (opening cuts off a SYNCED
+//   commit that the journal does not name). Saves, syncStart and syncCommits
+//   go through one queue, in order.
 
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -27,17 +33,21 @@ import {
   prepareSnapshot,
   storedRetry,
 } from '#wasm';
-import { ValidationError, storageError } from '../errors.js';
+import { PendingChangedError, StorageError, ValidationError, storageError } from '../errors.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from '../records.js';
 import { crc32 } from './crc32.js';
 import { EventLog } from './event-log.js';
 import { DirectoryLock } from './lock.js';
 import { syncDirectory } from './log-file.js';
 import { SnapshotLog } from './snapshot-log.js';
+import { SYNCED } from './frame.js';
+import { SyncJournal, controlLine, pendingLine, rejectedLine } from './sync-journal.js';
+import { SyncLedger, openLedger } from './sync-ledger.js';
 import { GroupCommit } from '../group-commit.js';
 
 const DURABILITIES = ['strict', 'relaxed'];
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** Checks `openDirectory`'s arguments; returns the directory's absolute path and whether saves are flushed. */
 function checkArguments(directory, options) {
@@ -86,13 +96,21 @@ export class DirectoryBackend {
   onCommitted = null;
   /** This process is the only writer: its notices are every commit, in order. */
   orderedNotices = true;
+  /** Set by the sync engine: called after the pending or rejected events changed. */
+  onPending = null;
+  /** Identifies the store for the sync engine's leader election: the directory's path. */
+  syncKey;
+  /** @type {{ journal: SyncJournal, ledger: SyncLedger } | null} once synced */
+  #sync = null;
 
-  constructor(path, flush, lock, events, snapshots) {
+  constructor(path, flush, lock, events, snapshots, sync) {
     this.#path = path;
     this.#flush = flush;
     this.#lock = lock;
     this.#events = events;
     this.#snapshots = snapshots;
+    this.#sync = sync;
+    this.syncKey = path;
   }
 
   /**
@@ -111,12 +129,18 @@ export class DirectoryBackend {
       throw storageError(`cannot open directory "${path}"`, error);
     }
     let events;
+    let snapshots;
+    let opened;
     try {
       events = await EventLog.open(path, flush);
-      const snapshots = await SnapshotLog.open(path, flush);
-      return new DirectoryBackend(path, flush, lock, events, snapshots);
+      snapshots = await SnapshotLog.open(path, flush);
+      opened = await SyncJournal.open(path, flush);
+      const sync = opened && { journal: opened.journal, ledger: await openLedger(opened, events, snapshots) };
+      return new DirectoryBackend(path, flush, lock, events, snapshots, sync);
     } catch (error) {
       await events?.close();
+      await snapshots?.close();
+      await opened?.journal.close();
       lock.release();
       throw storageError(`cannot open the store in directory "${path}"`, error);
     }
@@ -135,18 +159,37 @@ export class DirectoryBackend {
     return this.#group.add({ events, batch });
   }
 
+  /** Commits what is queued, in order: runs of saves together, each syncStart and syncCommit on its own. */
+  async #commit(group) {
+    let saves = [];
+    for (const item of group) {
+      if (item.events) {
+        saves.push(item);
+        continue;
+      }
+      if (saves.length > 0) await this.#commitSaves(saves);
+      saves = [];
+      try {
+        item.resolve(item.start ? await this.#start() : await this.#syncCommit(item.change));
+      } catch (error) {
+        item.reject(error);
+      }
+    }
+    if (saves.length > 0) await this.#commitSaves(saves);
+  }
+
   /**
    * Commits every save queued so far: the core's version rule admits or refuses
    * each, in queue order, against the actors' latest versions; the admitted ones
-   * are written as one commit. Then refused saves that retry stored events
+   * are written as one commit: to the event log, or once synced as pending
+   * events to the sync journal. Then refused saves that retry stored events
    * resolve with them, the others reject with their conflict.
    */
-  async #commit(group) {
-    const index = this.#events.index;
+  async #commitSaves(group) {
     const admitted = [];
     const ledger = new VersionLedger();
     try {
-      for (const actorId of new Set(group.flatMap((save) => save.events.actorIds))) ledger.observe(actorId, index.latest(actorId));
+      for (const actorId of new Set(group.flatMap((save) => save.events.actorIds))) ledger.observe(actorId, this.#latest(actorId));
       for (const save of group) {
         try {
           ledger.admit(save.events.actorIds, save.events.versions);
@@ -162,10 +205,8 @@ export class DirectoryBackend {
     if (admitted.length > 0) {
       try {
         this.#checkWritable();
-        firstPosition = await this.#events.append(
-          admitted.map((save) => save.events),
-          this.#flush,
-        );
+        if (this.#sync) await this.#writePending(admitted);
+        else firstPosition = await this.#events.append(admitted.map((save) => save.events), this.#flush);
       } catch (error) {
         if (error?.broken) this.#broken = error;
         const failure = storageError(`saving to directory "${this.#path}" failed; nothing of it was stored${error?.broken ? ' (open the directory again to save more)' : ''}`, error);
@@ -182,7 +223,24 @@ export class DirectoryBackend {
       if (save.retried !== undefined) save.resolve({ stored: save.retried, retried: true });
       else if (save.conflict) save.reject(save.conflict);
     }
-    if (admitted.length > 0 && this.onCommitted) this.onCommitted(recordedJson(admitted, firstPosition));
+    if (admitted.length === 0) return;
+    // Pending saves have no position: the sync engine hears of them instead of the feed.
+    if (this.#sync) this.onPending?.();
+    else if (this.onCommitted) this.onCommitted(recordedJson(admitted, firstPosition));
+  }
+
+  /** Writes saves of a synced store as pending events: one journal commit, then the ledger. */
+  async #writePending(saves) {
+    const entries = saves.flatMap((save) => eventsOf(save.events));
+    const lines = entries.map(({ json, actorId, version }) => pendingLine(json, actorId, version));
+    await this.#sync.journal.append(lines, this.#events.index.count);
+    for (const entry of entries) this.#sync.ledger.add(entry);
+  }
+
+  /** The actor's latest version: of its confirmed events, and once synced of its pending ones too. */
+  #latest(actorId) {
+    const confirmed = this.#events.index.latest(actorId);
+    return this.#sync ? Math.max(confirmed, this.#sync.ledger.latest(actorId)) : confirmed;
   }
 
   /** Throws if an earlier write failed in a way that could not be undone. */
@@ -199,8 +257,11 @@ export class DirectoryBackend {
     const found = actorIds.map((actorId, i) => index.find(actorId, versions[i]));
     const chunks = await this.#read(found.filter((i) => i !== -1));
     let next = 0;
-    const bodies = found.map((i) => {
-      if (i === -1) return new Uint8Array(0);
+    const bodies = found.map((i, k) => {
+      if (i === -1) {
+        const pending = this.#sync?.ledger.get(actorIds[k], versions[k]);
+        return pending ? encoder.encode(pending.json) : new Uint8Array(0);
+      }
       const bytes = chunks[next++];
       return bytes.length === index.length[i] && crc32(bytes) === index.crc[i] ? bytes : new Uint8Array(0);
     });
@@ -256,11 +317,22 @@ export class DirectoryBackend {
     return { events, errors };
   }
 
-  #readEvents(actorId, fromVersion) {
+  /** The actor's confirmed events from `fromVersion`, then (once synced) its pending ones, as they are at the call. */
+  async #readEvents(actorId, fromVersion) {
     const index = this.#events.index;
-    return this.#readChecked(index.recordsOf(actorId, fromVersion), (utf8, ends, records) =>
+    const pending = this.#sync?.ledger.of(actorId, fromVersion);
+    const damaged = this.#sync?.ledger.damaged.filter((line) => line.actorId === actorId && line.version >= fromVersion);
+    const read = await this.#readChecked(index.recordsOf(actorId, fromVersion), (utf8, ends, records) =>
       checkEventRecords(utf8, ends, [actorId], Float64Array.from(records, (i) => index.version[i]), undefined),
     );
+    if (!pending) return read;
+    if (pending.length > 0) {
+      const confirmed = read.events.slice(1, -1);
+      read.events = `[${confirmed}${confirmed && ','}${pending.map((entry) => entry.json).join(',')}]`;
+    }
+    // A pending event whose journal line was damaged: reported, with no position.
+    for (const line of damaged) read.errors.push({ sequenceNumber: 0, rawData: new Uint8Array(line.rawData), error: line.error });
+    return read;
   }
 
   async getEvents(actorId, fromVersion) {
@@ -272,7 +344,7 @@ export class DirectoryBackend {
   }
 
   getLatestVersion(actorId) {
-    return this.#events.index.latest(actorId);
+    return this.#latest(actorId);
   }
 
   /** At most `limit` sound events with `position > after`, as `{ position, event }` entries; damaged records are left out. */
@@ -310,7 +382,7 @@ export class DirectoryBackend {
   saveSnapshot(json) {
     const snapshot = unwrapSnapshot(prepareSnapshot(json));
     const saving = this.#snapshotWriting.then(async () => {
-      checkSnapshotVersion(snapshot.version, this.#events.index.latest(snapshot.actorId));
+      checkSnapshotVersion(snapshot.version, this.#latest(snapshot.actorId));
       try {
         this.#checkWritable();
         await this.#snapshots.append(snapshot, this.#flush);
@@ -339,6 +411,186 @@ export class DirectoryBackend {
     return undefined;
   }
 
+  // The sync ledger (see "The sync ledger" in event-store.js), kept in the sync journal.
+
+  syncState() {
+    return this.#sync && { remotePosition: this.#sync.ledger.remotePosition, errors: this.#sync.ledger.damaged.map(reportOf) };
+  }
+
+  /** Makes the store synced, durably: queued behind the saves before it, so that those are confirmed events. */
+  async syncStart() {
+    if (!this.#sync) await this.#group.add({ start: true });
+    return this.syncState();
+  }
+
+  pendingEvents(actorId) {
+    const ledger = this.#sync?.ledger;
+    if (!ledger) return '[]';
+    const entries = actorId === undefined ? [...ledger.all()] : ledger.of(actorId);
+    return `[${entries.map((entry) => entry.json).join(',')}]`;
+  }
+
+  rejectedEvents() {
+    return `[${this.#sync?.ledger.rejected.join(',') ?? ''}]`;
+  }
+
+  /** Applies a sync change all or nothing, durably (queued with the saves, in order). */
+  syncCommit(change) {
+    return this.#group.add({ change });
+  }
+
+  /** Starts the sync journal, naming the events' last position: every event so far is confirmed. */
+  async #start() {
+    if (this.#sync) return;
+    this.#checkWritable();
+    const position = this.#events.index.count;
+    try {
+      const journal = await SyncJournal.create(this.#path, this.#flush, [controlLine({ start: { position, remotePosition: 0 } })], position);
+      const ledger = new SyncLedger();
+      ledger.position = position;
+      this.#sync = { journal, ledger };
+    } catch (error) {
+      throw storageError(`starting to sync directory "${this.#path}" failed`, error);
+    }
+  }
+
+  /**
+   * A sync change: every rule is checked before anything is written (reading
+   * the ids of confirmed events it names again); then the confirmed events'
+   * commit (SYNCED) and the journal commit are written, and only then is the
+   * change applied in memory. If the journal commit fails, the events' commit is cut off again.
+   */
+  async #syncCommit({ confirmed = '[]', dropped = [], pending: added = '[]', rejected = '[]', remotePosition } = {}) {
+    if (!this.#sync) throw new StorageError(`syncCommit on directory "${this.#path}", which is not synced`);
+    const { journal, ledger } = this.#sync;
+    const index = this.#events.index;
+    if (!Array.isArray(dropped)) throw new ValidationError('dropped must be an array', { field: 'dropped' });
+    if (remotePosition !== undefined && !(Number.isSafeInteger(remotePosition) && remotePosition >= 0)) {
+      throw new ValidationError('remotePosition must be a non-negative integer', { field: 'remotePosition' });
+    }
+    const removed = new Set();
+    const droppedKeys = [];
+    const lowestDropped = new Map();
+    for (const { actorId, version } of dropped) {
+      const entry = ledger.get(actorId, version);
+      if (!entry || removed.has(entry)) throw new PendingChangedError(`no pending event of "${actorId}" at version ${version} to drop`);
+      removed.add(entry);
+      droppedKeys.push([actorId, version]);
+      lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
+    }
+    const latest = new Map(); // confirmed latest versions, counting the events this change confirms so far
+    const confirmedLatest = (actorId) => latest.get(actorId) ?? index.latest(actorId);
+    const appended = [];
+    const moved = [];
+    for (const event of eventsOf(unwrapEvents(prepareEvents(confirmed)))) {
+      const { actorId, version, id } = event;
+      const match = ledger.get(actorId, version);
+      if (match && !removed.has(match)) {
+        if (match.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
+        if (version <= confirmedLatest(actorId) || ledger.first(actorId, removed) !== match) {
+          throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
+        }
+        removed.add(match);
+        moved.push([actorId, version]);
+        appended.push(match);
+      } else if (version <= confirmedLatest(actorId)) {
+        const storedId = await this.#confirmedId(actorId, version, appended);
+        if (storedId !== id) {
+          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at or after version ${version}`);
+        }
+        continue;
+      } else {
+        const below = ledger.first(actorId, removed);
+        if (below && below.version < version) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
+        appended.push(event);
+      }
+      latest.set(actorId, version);
+    }
+    const newPending = eventsOf(unwrapEvents(prepareEvents(added)));
+    const pendingLatest = new Map();
+    for (const { actorId, version } of newPending) {
+      if (!pendingLatest.has(actorId)) pendingLatest.set(actorId, ledger.latest(actorId, removed));
+      const floor = Math.max(confirmedLatest(actorId), pendingLatest.get(actorId));
+      if (version <= floor) throw new PendingChangedError(`a new pending event of "${actorId}" at version ${version} is not above version ${floor}`);
+      pendingLatest.set(actorId, version);
+    }
+    let rejections;
+    try {
+      rejections = JSON.parse(rejected);
+    } catch {
+      rejections = undefined;
+    }
+    if (!Array.isArray(rejections)) throw new ValidationError('rejected must be a JSON array', { field: 'rejected' });
+    rejections = rejections.map((entry) => JSON.stringify(entry));
+    this.#checkWritable();
+
+    // Snapshot saves wait while a change that drops pending events is written, so that the drop names the snapshot lines before it.
+    let releaseSnapshots;
+    const snapshotsWaited = lowestDropped.size > 0 && this.#snapshotWriting;
+    if (snapshotsWaited) {
+      this.#snapshotWriting = new Promise((resolve) => {
+        releaseSnapshots = resolve;
+      });
+      await snapshotsWaited;
+    }
+    try {
+      const position = index.count + appended.length;
+      const commit = { position, moved, dropped: droppedKeys };
+      if (remotePosition !== undefined) commit.remotePosition = remotePosition;
+      if (lowestDropped.size > 0) commit.snapshotsBefore = this.#snapshots.dataEnd;
+      const lines = [
+        controlLine({ commit }),
+        ...newPending.map(({ json, actorId, version }) => pendingLine(json, actorId, version)),
+        ...rejections.map((json) => rejectedLine(json)),
+      ];
+      let written;
+      try {
+        if (appended.length > 0) written = await this.#events.write([preparedOf(appended)], this.#flush, SYNCED);
+        try {
+          await journal.append(lines, position);
+        } catch (error) {
+          if (written) await this.#events.undo(written);
+          throw error;
+        }
+      } catch (error) {
+        if (error?.broken) this.#broken = error;
+        throw storageError(`syncCommit to directory "${this.#path}" failed; nothing of it was stored${error?.broken ? ' (open the directory again to save more)' : ''}`, error);
+      }
+      written?.apply();
+      for (const entry of removed) ledger.remove(entry);
+      for (const entry of newPending) ledger.add(entry);
+      for (const json of rejections) ledger.addRejected(json);
+      if (remotePosition !== undefined) ledger.remotePosition = remotePosition;
+      for (const [actorId, version] of lowestDropped) {
+        ledger.snapshotDrops.push([actorId, version, commit.snapshotsBefore]);
+        this.#snapshots.drop(actorId, version, commit.snapshotsBefore);
+      }
+      ledger.position = position;
+      if (appended.length > 0 && this.onCommitted) this.onCommitted(recordedJson([{ events: preparedOf(appended) }], written.firstPosition));
+      if (removed.size > 0 || newPending.length > 0 || rejections.length > 0) this.onPending?.();
+    } finally {
+      releaseSnapshots?.();
+    }
+    if (journal.wantsCompaction(ledger.liveBytes)) {
+      // A failed compaction leaves the journal as it was, in use.
+      await journal.compact(ledger.stateLines(), index.count).catch(() => {});
+    }
+  }
+
+  /** The id of the confirmed event at (actor, version), also among `appended` (this change's), or undefined. */
+  async #confirmedId(actorId, version, appended) {
+    const own = appended.find((event) => event.actorId === actorId && event.version === version);
+    if (own) return own.id;
+    const found = this.#events.index.find(actorId, version);
+    if (found === -1) return undefined;
+    const [bytes] = await this.#read([found]);
+    try {
+      return JSON.parse(bytes.toString('utf8')).id;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Waits for queued saves and reads; in 'relaxed' durability flushes the files; then closes them and releases the lock. */
   async close() {
     await this.#group.settled();
@@ -348,12 +600,14 @@ export class DirectoryBackend {
       if (!this.#flush && !this.#broken) {
         await this.#events.flush();
         await this.#snapshots.flush();
+        await this.#sync?.journal.flush();
       }
     } catch (error) {
       throw storageError(`flushing directory "${this.#path}" at close failed`, error);
     } finally {
       await this.#events.close();
       await this.#snapshots.close();
+      await this.#sync?.journal.close();
       this.#lock.release();
     }
   }
@@ -363,6 +617,37 @@ export class DirectoryBackend {
 function storedJson(save) {
   const json = decoder.decode(save.events.utf8);
   return save.batch ? `[${json}]` : json;
+}
+
+/** Prepared events (the core's, unwrapped) one by one: `{ actorId, version, id, json }`. */
+function eventsOf({ ids, actorIds, versions, utf8, ends }) {
+  const out = new Array(ends.length);
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    out[i] = { actorId: actorIds[i], version: versions[i], id: ids[i], json: decoder.decode(utf8.subarray(start, ends[i])) };
+    start = ends[i] + 1;
+  }
+  return out;
+}
+
+/** Events `{ actorId, version, id, json }` as one prepared save, for the event log. */
+function preparedOf(events) {
+  const parts = events.map((event) => encoder.encode(event.json));
+  const utf8 = new Uint8Array(parts.reduce((sum, part) => sum + part.length + 1, 0) - 1);
+  const ends = new Uint32Array(parts.length);
+  let at = 0;
+  parts.forEach((part, i) => {
+    utf8.set(part, at);
+    ends[i] = at + part.length;
+    if (i < parts.length - 1) utf8[at + part.length] = 0x2c;
+    at += part.length + 1;
+  });
+  return { ids: events.map((e) => e.id), actorIds: events.map((e) => e.actorId), versions: events.map((e) => e.version), utf8, ends };
+}
+
+/** A damaged journal line as syncState() reports it. */
+function reportOf({ actorId, version, rawData, error }) {
+  return { actorId, version, rawData: new Uint8Array(rawData), error };
 }
 
 /** A commit's events as JSON `{ position, event }` entries, for the feed. */

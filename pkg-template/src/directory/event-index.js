@@ -92,6 +92,15 @@ export class EventIndex {
     return index;
   }
 
+  /** Takes off the records from `count` on (the latest of their actors): they were never committed. */
+  truncate(count) {
+    for (let index = this.count - 1; index >= count; index--) {
+      const actor = this.actor[index];
+      if (actor !== UNKNOWN_ACTOR) this.last[actor] = this.previous[index];
+    }
+    this.count = Math.min(this.count, count);
+  }
+
   /** The actor's latest version by number, 0 if none. */
   latestOf(number) {
     const last = this.last[number];

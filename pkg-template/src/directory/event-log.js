@@ -7,7 +7,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from './crc32.js';
 import { EventIndex } from './event-index.js';
-import { UNFLUSHED, encodeFrame, forEachRecord } from './frame.js';
+import { SYNCED, UNFLUSHED, encodeFrame, forEachRecord } from './frame.js';
 import { LogFile, syncDirectory } from './log-file.js';
 import { readLines, recover } from './recovery.js';
 
@@ -40,6 +40,8 @@ export class EventLog {
   index = new EventIndex();
   /** Whether the last segment's data file is shorter than its frames say. */
   #damagedTail = false;
+  /** The last segment's frames read at open, for cutSyncedTail: `{ flags, firstPosition, count, start, dataOffset }`. */
+  #tailFrames = [];
 
   constructor(directory, flushed) {
     this.#directory = directory;
@@ -93,6 +95,7 @@ export class EventLog {
     const { commits, frames, dataSize, short } = await recover(log, next === undefined);
     index.reserve(frames.reduce((sum, frame) => sum + frame.count, 0));
     this.#damagedTail = short;
+    this.#tailFrames = frames.map(({ flags, firstPosition, count, start, dataOffset }) => ({ flags, firstPosition, count, start, dataOffset }));
     await this.#rebuild(log, first, 0, 0);
     let dataEnd = 0;
     for (const frame of frames) {
@@ -164,6 +167,20 @@ export class EventLog {
    * @param {boolean} flush
    */
   async append(saves, flush) {
+    const written = await this.write(saves, flush, 0);
+    written.apply();
+    return written.firstPosition;
+  }
+
+  /**
+   * Writes one commit as `append` does, but leaves the index as it is until
+   * `apply()` is called (a syncCommit applies it once its journal frame is
+   * written too), or the commit is cut off again with `undo(written)`.
+   * Nothing else may be written in between.
+   * @param {number} flags more frame flags (SYNCED)
+   * @returns {Promise<{ firstPosition: number, count: number, apply: () => void }>}
+   */
+  async write(saves, flush, flags) {
     if (this.#segments.at(-1).log.dataEnd >= SEGMENT_BYTES) await this.#startSegment();
     const { log } = this.#segments.at(-1);
     let total = 0;
@@ -201,7 +218,7 @@ export class EventLog {
     const dataOffset = log.dataEnd;
     const firstPosition = this.index.count + 1;
     const frame = encodeFrame({
-      flags: flush ? 0 : UNFLUSHED,
+      flags: (flush ? 0 : UNFLUSHED) | flags,
       firstPosition,
       dataOffset,
       actors: names,
@@ -210,11 +227,46 @@ export class EventLog {
       lengths,
       crcs,
     });
+    const commitsStart = log.commitsEnd;
     await log.append(data, frame, flush);
-    const index = this.index;
-    index.reserve(count);
-    for (let i = 0; i < count; i++) index.add(index.actorNumber(actorIds[i]), versions[i], dataOffset + starts[i], lengths[i], crcs[i]);
-    return firstPosition;
+    const apply = () => {
+      const index = this.index;
+      index.reserve(count);
+      for (let i = 0; i < count; i++) index.add(index.actorNumber(actorIds[i]), versions[i], dataOffset + starts[i], lengths[i], crcs[i]);
+    };
+    return { firstPosition, count, apply, log, dataOffset, commitsStart };
+  }
+
+  /** Cuts off a commit that `write` wrote and that was not applied (its files are where it left them). */
+  async undo({ log, dataOffset, commitsStart }) {
+    try {
+      await log.truncate(dataOffset, commitsStart);
+    } catch (error) {
+      throw Object.assign(new Error(`cutting off a commit failed (${error?.message ?? error})`, { cause: error }), { broken: true });
+    }
+  }
+
+  /**
+   * At open: cuts off the syncCommits (frames flagged SYNCED) at the end of the
+   * last segment whose positions are above `position`, the last position that
+   * the sync journal names: a crash came between their frame and the journal's,
+   * so they were never acknowledged. Returns how many events were cut off.
+   */
+  async cutSyncedTail(position) {
+    const frames = this.#tailFrames;
+    const { log, first } = this.#segments.at(-1);
+    let keep = frames.length;
+    while (keep > 0 && frames[keep - 1].flags & SYNCED && frames[keep - 1].firstPosition > position) keep--;
+    if (keep === frames.length) return 0;
+    const cut = frames[keep];
+    // Only frames that are the exact end of the index: anything else was not written by a syncCommit.
+    const end = frames.at(-1).firstPosition + frames.at(-1).count - 1;
+    if (end !== this.index.count || cut.firstPosition < first) return 0;
+    await log.truncate(cut.dataOffset, cut.start);
+    const removed = this.index.count - (cut.firstPosition - 1);
+    this.index.truncate(cut.firstPosition - 1);
+    this.#tailFrames = frames.slice(0, keep);
+    return removed;
   }
 
   /**

@@ -22,6 +22,11 @@ export const RECORD_BYTES = 20;
 
 /** Flag: the commit was not flushed before it was acknowledged (durability 'relaxed'). */
 export const UNFLUSHED = 1;
+/**
+ * Flag: a commit of a synced store's confirmed events (a syncCommit), which
+ * counts only once the sync journal's frame naming it is written (sync-journal.js).
+ */
+export const SYNCED = 2;
 
 const encoder = new TextEncoder();
 

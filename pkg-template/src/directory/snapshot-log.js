@@ -94,6 +94,23 @@ export class SnapshotLog {
     this.#put(actorId, version, offset, length, crc);
   }
 
+  /** Where the next snapshot's line goes: a syncCommit's snapshot drops name the lines before it. */
+  get dataEnd() {
+    return this.#log.dataEnd;
+  }
+
+  /**
+   * Leaves out the actor's snapshots from `fromVersion` on whose lines are
+   * before `before` (a syncCommit dropped the pending events they were taken over).
+   */
+  drop(actorId, fromVersion, before) {
+    const list = this.#byActor.get(actorId);
+    if (!list) return;
+    const kept = list.filter((entry) => entry.version < fromVersion || entry.offset >= before);
+    if (kept.length > 0) this.#byActor.set(actorId, kept);
+    else this.#byActor.delete(actorId);
+  }
+
   /**
    * The actor's stored snapshots, highest version first, as their bytes and
    * whether they match their checksum; read one at a time, as the caller asks.
