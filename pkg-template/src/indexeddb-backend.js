@@ -2,8 +2,10 @@
 // other tabs and instances may share. The Rust core validates events before
 // they are queued, applies the version rule inside each write transaction, and
 // checks every record read back. See "Persistence" in README.md for the layout.
+// Once synced (aether-eventstore/sync), saves are kept as pending events beside
+// the confirmed ones until the sync ledger's `syncCommit` confirms or drops them.
 
-import { StorageError, ValidationError, storageError } from './errors.js';
+import { PendingChangedError, StorageError, ValidationError, storageError } from './errors.js';
 import {
   VersionLedger,
   checkEventRecords,
@@ -19,10 +21,18 @@ import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './recor
 import { GroupCommit } from './group-commit.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 const EVENTS = 'events';
 const SNAPSHOTS = 'snapshots';
+/** Layout 2: the sync ledger. Pending events (in local order), rejected ones, and the sync state. */
+const PENDING = 'pending';
+const REJECTED = 'rejected';
+const SYNC = 'sync';
+/** The key of the sync state's one record in SYNC: there once the store is synced, never removed. */
+const SYNC_STATE = 'state';
 const BY_ACTOR_VERSION = 'actorVersion';
+/** What a save's transaction covers: it reads the sync mark, and writes confirmed or pending events. */
+const SAVE_STORES = [EVENTS, PENDING, SYNC];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -34,7 +44,14 @@ function upgrade(db, oldVersion) {
     events.createIndex(BY_ACTOR_VERSION, ['actorId', 'version'], { unique: true });
     db.createObjectStore(SNAPSHOTS, { keyPath: ['actorId', 'version'] });
   }
-  // A future layout adds `if (oldVersion < 2) { ... }` here.
+  if (oldVersion < 2) {
+    // Layout 1's stores and records stay as they are; the sync ledger's stores start empty.
+    const pending = db.createObjectStore(PENDING, { keyPath: 'localOrder', autoIncrement: true });
+    pending.createIndex(BY_ACTOR_VERSION, ['actorId', 'version'], { unique: true });
+    db.createObjectStore(REJECTED, { autoIncrement: true });
+    db.createObjectStore(SYNC);
+  }
+  // A future layout adds `if (oldVersion < 3) { ... }` here.
 }
 
 function openDatabase(factory, name) {
@@ -70,17 +87,52 @@ function payloadBytes(value) {
   return undefined;
 }
 
+/** One `{ position, event }` entry as JSON text, from the key a record got and the event's bytes. */
+const recordedEntry = (position, bytes) => `{"position":${position},"event":${decoder.decode(bytes)}}`;
+
 /** The `{ position, event }` entries of committed saves, as JSON text: positions are the keys their records got. */
 function recordedOf(saves) {
   const entries = [];
   for (const { events, added } of saves) {
     added.forEach((request, i) => {
       const start = i === 0 ? 0 : events.ends[i - 1] + 1;
-      entries.push(`{"position":${request.result},"event":${decoder.decode(events.utf8.subarray(start, events.ends[i]))}}`);
+      entries.push(recordedEntry(request.result, events.utf8.subarray(start, events.ends[i])));
     });
   }
   return `[${entries.join(',')}]`;
 }
+
+/** The sync state as stored, checked: `{ remotePosition }`. */
+function syncStateOf(record) {
+  const remotePosition = record?.remotePosition;
+  if (!Number.isSafeInteger(remotePosition) || remotePosition < 0) {
+    throw new StorageError(`the stored sync state is damaged (remotePosition ${String(remotePosition)})`);
+  }
+  return { remotePosition };
+}
+
+/** A syncCommit's `rejected` (JSON text of `[{ event, reason }]`) as records to store. */
+function rejectionsOf(json) {
+  let entries;
+  try {
+    entries = JSON.parse(json);
+  } catch (error) {
+    throw new ValidationError('rejected must be a JSON array of { event, reason }', { field: 'rejected', cause: error });
+  }
+  if (!Array.isArray(entries)) throw new ValidationError('rejected must be a JSON array of { event, reason }', { field: 'rejected' });
+  return entries.map((entry, i) => {
+    if (typeof entry?.event !== 'object' || entry.event === null || typeof entry.reason !== 'string') {
+      throw new ValidationError('a rejected entry must be { event: object, reason: string }', { field: `rejected[${i}]` });
+    }
+    return { event: encoder.encode(JSON.stringify(entry.event)), reason: entry.reason };
+  });
+}
+
+/** Events prepared by the core from a JSON array, or none for an empty or missing one. */
+const preparedArray = (json) => unwrapEvents(prepareEvents(json ?? '[]'));
+
+/** The bytes of prepared event `i` (see records.js). */
+const preparedBytes = ({ utf8, ends }, i) => utf8.subarray(i === 0 ? 0 : ends[i - 1] + 1, ends[i]);
 
 const channelTokens = new WeakMap();
 
@@ -96,6 +148,28 @@ function channelName(factory, name) {
 
 const DURABILITIES = ['strict', 'default', 'relaxed'];
 
+/** The `id` of a stored event record, `undefined` if it cannot be read. */
+function storedId(record) {
+  const bytes = payloadBytes(record?.event);
+  try {
+    return bytes && JSON.parse(decoder.decode(bytes)).id;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws StorageError if a pending record about to become confirmed cannot be decoded. */
+function checkMoved(moved) {
+  const { failed, errors } = checkRecords(
+    moved.map(({ bytes }) => bytes),
+    (utf8, ends) => checkEventRecords(utf8, ends, moved.map(({ actorId }) => actorId), Float64Array.from(moved, ({ version }) => version), undefined),
+  );
+  if (failed.length > 0) {
+    const { actorId, version } = moved[failed[0]];
+    throw new StorageError(`the pending record of "${actorId}" at version ${version} cannot be decoded: ${errors[0]}`);
+  }
+}
+
 export class IndexedDbBackend {
   #factory;
   #KeyRange;
@@ -109,6 +183,8 @@ export class IndexedDbBackend {
     (error) => storageError(`saving to IndexedDB database "${this.#name}" failed`, error),
   );
   #channel = null;
+  /** Whether the sync mark was seen (it is never removed while the database lives): saves are then pending. */
+  #synced = false;
   /**
    * Called (while anyone listens) after each commit to the database: with this
    * instance's own commits as `{ position, event }` entries, and with nothing for
@@ -116,16 +192,25 @@ export class IndexedDbBackend {
    */
   onCommitted = null;
   orderedNotices = false;
+  /** Set by the sync engine: called after the pending or rejected events changed, here or in another instance. */
+  onPending = null;
+  /** Identifies the database across instances (the sync engine's leader election): its channel name. */
+  syncKey;
 
   constructor(factory, KeyRange, name, durability) {
     this.#factory = factory;
     this.#KeyRange = KeyRange;
     this.#name = name;
     this.#durability = durability;
+    this.syncKey = channelName(factory, name);
     if (typeof BroadcastChannel === 'function') {
-      this.#channel = new BroadcastChannel(channelName(factory, name));
+      this.#channel = new BroadcastChannel(this.syncKey);
       this.#channel.unref?.(); // Node.js: an open store must not keep the process alive
-      this.#channel.onmessage = () => this.onCommitted?.();
+      // { committed } after confirmed events were stored, { pending: true } after pending or rejected ones changed.
+      this.#channel.onmessage = ({ data }) => {
+        if (data?.pending !== true || data.committed !== undefined) this.onCommitted?.();
+        if (data?.pending === true) this.onPending?.();
+      };
     }
   }
 
@@ -165,7 +250,10 @@ export class IndexedDbBackend {
       const connection = openDatabase(this.#factory, this.#name).then((db) => {
         const forget = () => {
           db.close();
-          if (this.#connection === connection) this.#connection = null;
+          if (this.#connection === connection) {
+            this.#connection = null;
+            this.#synced = false; // a deleted database comes back without the mark: read it again
+          }
         };
         db.onversionchange = forget; // another tab upgrades or deletes the database: let it
         db.onclose = forget; // the browser closed it (storage cleared)
@@ -239,11 +327,15 @@ export class IndexedDbBackend {
    * by the core's version rule, in queue order; a refused save that retries stored
    * events resolves with them. Each promise settles once the transaction has
    * committed: refused saves with their conflict, the others with their events,
-   * or all with StorageError if the transaction failed.
+   * or all with StorageError if the transaction failed. In a synced store the
+   * events are written as pending (no positions, so no onCommitted).
    */
   async #commit(group) {
+    let pending = false;
     try {
-      await this.#write([EVENTS], (transaction) => this.#admitAndWrite(transaction, group));
+      await this.#write(SAVE_STORES, async (transaction) => {
+        pending = await this.#admitAndWrite(transaction, group);
+      });
     } catch (error) {
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
@@ -261,18 +353,50 @@ export class IndexedDbBackend {
         committed.push(save);
       }
     }
-    if (committed.length > 0) {
+    if (committed.length === 0) return;
+    if (pending) {
+      this.onPending?.();
+      this.#channel?.postMessage({ pending: true });
+    } else {
       if (this.onCommitted) this.onCommitted(recordedOf(committed));
       // The last position committed, for those who watch the channel; the feed reads what is new whatever it says.
       this.#channel?.postMessage({ committed: committed.at(-1).added.at(-1).result });
     }
   }
 
+  /**
+   * Whether the store is synced, read inside `transaction` (on SYNC) until the
+   * mark has been seen once: another instance may have written it since this one opened.
+   */
+  #isSynced(transaction) {
+    if (this.#synced) return true;
+    return request(transaction.objectStore(SYNC).get(SYNC_STATE)).then((state) => {
+      if (state !== undefined) this.#synced = true;
+      return state !== undefined;
+    });
+  }
+
+  /**
+   * Admits and writes a group of saves inside `transaction` (on SAVE_STORES);
+   * resolves with whether they were written as pending events (a synced store).
+   */
   async #admitAndWrite(transaction, group) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
     const actors = [...new Set(group.flatMap((save) => save.events.actorIds))];
-    const latest = await Promise.all(actors.map((actorId) => this.#latestVersion(index, actorId)));
+    const [synced, ...latest] = await Promise.all([
+      this.#isSynced(transaction),
+      ...actors.map((actorId) => this.#latestVersion(index, actorId)),
+    ]);
+    const pendingIndex = synced ? transaction.objectStore(PENDING).index(BY_ACTOR_VERSION) : undefined;
+    if (synced) {
+      // The version rule counts pending events too: an actor's latest is the highest of both.
+      const pendingLatest = await Promise.all(actors.map((actorId) => this.#latestVersion(pendingIndex, actorId)));
+      pendingLatest.forEach((version, i) => {
+        latest[i] = Math.max(latest[i], version);
+      });
+    }
+    const target = synced ? transaction.objectStore(PENDING) : events;
     const ledger = new VersionLedger();
     try {
       actors.forEach((actorId, i) => ledger.observe(actorId, latest[i]));
@@ -287,20 +411,32 @@ export class IndexedDbBackend {
         save.added = [];
         for (let i = 0; i < ends.length; i++) {
           const start = i === 0 ? 0 : ends[i - 1] + 1; // after the comma
-          save.added.push(events.add({ actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) }));
+          const record = { actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) };
+          if (synced) record.id = save.events.ids[i]; // a pending record keeps its id: syncCommit compares ids
+          save.added.push(target.add(record));
         }
       }
     } finally {
       ledger.free();
     }
     // Read after the writes above, so a retry of a save of this very group is found too.
-    await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(index, save)));
+    const indexes = synced ? [index, pendingIndex] : [index];
+    await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(indexes, save)));
+    return synced;
   }
 
-  /** Whether a refused save retries stored events: if so, it resolves with them instead. */
-  async #findRetry(index, save) {
+  /**
+   * Whether a refused save retries stored events (confirmed ones, or in a synced
+   * store pending ones too: `indexes` are where to look): if so, it resolves with them instead.
+   */
+  async #findRetry(indexes, save) {
     const { actorIds, versions, ids } = save.events;
-    const records = await Promise.all(actorIds.map((actorId, i) => request(index.get([actorId, versions[i]]))));
+    const records = await Promise.all(
+      actorIds.map(async (actorId, i) => {
+        const found = await Promise.all(indexes.map((index) => request(index.get([actorId, versions[i]]))));
+        return found.find((record) => record !== undefined);
+      }),
+    );
     const { utf8, ends } = concatenate(records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0)));
     const stored = storedRetry(utf8, ends, actorIds, versions, ids, save.batch);
     if (stored !== undefined) {
@@ -309,17 +445,32 @@ export class IndexedDbBackend {
     }
   }
 
-  /** The actor's records from `fromVersion` on: sound ones as a JSON array, the others as ReplayErrors. */
-  async #readEvents(actorId, fromVersion) {
-    let records;
+  /**
+   * Runs `read(transaction)` in a readonly transaction on `stores` and resolves
+   * with what it resolves with; a failure is a StorageError.
+   */
+  async #read(stores, read) {
     try {
-      const transaction = await this.#transaction([EVENTS], 'readonly');
-      const index = transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION);
-      // From the start, records at keys below 1 too: they are no events, and are reported.
-      records = await request(index.getAll(this.#actorRange(actorId, fromVersion <= 1 ? -Infinity : fromVersion)));
+      return await read(await this.#transaction(stores, 'readonly'));
     } catch (error) {
       throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
     }
+  }
+
+  /**
+   * The actor's records from `fromVersion` on, confirmed then pending (a synced
+   * store's; none otherwise): sound ones as a JSON array, the others as
+   * ReplayErrors (a pending record has no sequence number: 0).
+   */
+  async #readEvents(actorId, fromVersion) {
+    const records = await this.#read([EVENTS, PENDING], (transaction) => {
+      // From the start, records at keys below 1 too: they are no events, and are reported.
+      const range = this.#actorRange(actorId, fromVersion <= 1 ? -Infinity : fromVersion);
+      const stores = [EVENTS, PENDING].map((name) => transaction.objectStore(name).index(BY_ACTOR_VERSION));
+      return Promise.all(stores.map((index) => request(index.getAll(range)))).then(([confirmed, pending]) =>
+        pending.length === 0 ? confirmed : confirmed.concat(pending),
+      );
+    });
     // The core checks every record in one call, given their payloads one after another.
     const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
     const versions = Float64Array.from(records, (record) => Number(record?.version));
@@ -327,7 +478,7 @@ export class IndexedDbBackend {
       checkEventRecords(utf8, ends, [actorId], versions, undefined),
     );
     const errors = Array.from(failed, (index, i) => ({
-      sequenceNumber: records[index].sequenceNumber,
+      sequenceNumber: records[index].sequenceNumber ?? 0,
       rawData: payloads[index],
       error: problems[i],
     }));
@@ -342,13 +493,17 @@ export class IndexedDbBackend {
     return this.#readEvents(actorId, fromVersion);
   }
 
-  async getLatestVersion(actorId) {
-    try {
-      const transaction = await this.#transaction([EVENTS], 'readonly');
-      return await this.#latestVersion(transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION), actorId);
-    } catch (error) {
-      throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
-    }
+  /** The highest of the actor's confirmed and pending versions. */
+  getLatestVersion(actorId) {
+    return this.#read([EVENTS, PENDING], (transaction) => this.#latestOfBoth(transaction, actorId));
+  }
+
+  /** The actor's latest version counting confirmed and pending events, read in `transaction` (on EVENTS and PENDING). */
+  async #latestOfBoth(transaction, actorId) {
+    const versions = await Promise.all(
+      [EVENTS, PENDING].map((name) => this.#latestVersion(transaction.objectStore(name).index(BY_ACTOR_VERSION), actorId)),
+    );
+    return Math.max(...versions);
   }
 
   /**
@@ -395,9 +550,8 @@ export class IndexedDbBackend {
   async saveSnapshot(json) {
     const snapshot = unwrapSnapshot(prepareSnapshot(json));
     try {
-      await this.#write([EVENTS, SNAPSHOTS], async (transaction) => {
-        const index = transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION);
-        checkSnapshotVersion(snapshot.version, await this.#latestVersion(index, snapshot.actorId));
+      await this.#write([EVENTS, PENDING, SNAPSHOTS], async (transaction) => {
+        checkSnapshotVersion(snapshot.version, await this.#latestOfBoth(transaction, snapshot.actorId));
         transaction.objectStore(SNAPSHOTS).put({
           actorId: snapshot.actorId,
           version: snapshot.version,
@@ -423,6 +577,192 @@ export class IndexedDbBackend {
     } catch (error) {
       throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
     }
+  }
+
+  // The sync ledger (see "The sync ledger" in event-store.js): what aether-eventstore/sync drives.
+
+  /** `{ remotePosition }`, or `null` if syncStart never ran on this database. */
+  async syncState() {
+    const state = await this.#read([SYNC], (transaction) => request(transaction.objectStore(SYNC).get(SYNC_STATE)));
+    if (state === undefined) return null;
+    this.#synced = true;
+    return syncStateOf(state);
+  }
+
+  /** Marks the database synced, durably (a second call just returns the state). */
+  async syncStart() {
+    let state;
+    try {
+      await this.#write([SYNC], async (transaction) => {
+        const store = transaction.objectStore(SYNC);
+        state = await request(store.get(SYNC_STATE));
+        if (state === undefined) {
+          state = { remotePosition: 0 };
+          store.add(state, SYNC_STATE);
+        }
+      });
+    } catch (error) {
+      throw storageError(`marking IndexedDB database "${this.#name}" synced failed`, error);
+    }
+    this.#synced = true;
+    return syncStateOf(state);
+  }
+
+  /** The pending events (all in local order, or the actor's in version order) as a JSON array; damaged records are left out. */
+  async pendingEvents(actorId) {
+    const records = await this.#read([PENDING], (transaction) => {
+      const store = transaction.objectStore(PENDING);
+      return request(actorId === undefined ? store.getAll() : store.index(BY_ACTOR_VERSION).getAll(this.#actorRange(actorId)));
+    });
+    const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
+    const actorIds = records.map((record) => String(record?.actorId));
+    const versions = Float64Array.from(records, (record) => Number(record?.version));
+    return checkRecords(payloads, (utf8, ends) => checkEventRecords(utf8, ends, actorIds, versions, undefined)).events;
+  }
+
+  /** The rejected events as a JSON array of `{ event, reason }`, oldest first; damaged records are left out. */
+  async rejectedEvents() {
+    const records = await this.#read([REJECTED], (transaction) => request(transaction.objectStore(REJECTED).getAll()));
+    const entries = [];
+    for (const record of records) {
+      const bytes = payloadBytes(record?.event);
+      if (!bytes || typeof record.reason !== 'string') continue;
+      const event = decoder.decode(bytes);
+      try {
+        JSON.parse(event);
+      } catch {
+        continue;
+      }
+      entries.push(`{"event":${event},"reason":${JSON.stringify(record.reason)}}`);
+    }
+    return `[${entries.join(',')}]`;
+  }
+
+  /**
+   * Applies a sync change (see event-store.js) in one readwrite transaction: all
+   * of it once it resolves, none of it if it throws (PendingChangedError when the
+   * pending events are no longer what the change was prepared from).
+   */
+  async syncCommit(change) {
+    const { dropped = [], remotePosition } = change;
+    if (!Array.isArray(dropped)) throw new ValidationError('dropped must be an array of { actorId, version }', { field: 'dropped' });
+    if (remotePosition !== undefined && (!Number.isSafeInteger(remotePosition) || remotePosition < 0)) {
+      throw new ValidationError('remotePosition must be a non-negative safe integer', { field: 'remotePosition' });
+    }
+    // Validated like any save before the transaction starts: never trust the input.
+    const confirmed = preparedArray(change.confirmed);
+    const pending = preparedArray(change.pending);
+    const rejected = rejectionsOf(change.rejected ?? '[]');
+    let outcome;
+    try {
+      await this.#write([EVENTS, PENDING, REJECTED, SNAPSHOTS, SYNC], async (transaction) => {
+        outcome = await this.#applySyncChange(transaction, { confirmed, dropped, pending, rejected, remotePosition });
+      });
+    } catch (error) {
+      if (error instanceof PendingChangedError || error instanceof ValidationError) throw error;
+      throw storageError(`syncing IndexedDB database "${this.#name}" failed; nothing of the change was stored`, error);
+    }
+    const { recorded, pendingChanged } = outcome;
+    if (recorded.length > 0) this.onCommitted?.(`[${recorded.map(([added, bytes]) => recordedEntry(added.result, bytes)).join(',')}]`);
+    if (pendingChanged) this.onPending?.();
+    const message = {};
+    if (recorded.length > 0) message.committed = recorded.at(-1)[0].result;
+    if (pendingChanged) message.pending = true;
+    if (recorded.length > 0 || pendingChanged) this.#channel?.postMessage(message);
+  }
+
+  /**
+   * The steps of syncCommit inside its transaction, in the order the ledger
+   * specifies. Resolves with the confirmed events added (each `[request, bytes]`:
+   * the request's result is its position) and whether the pending or rejected events changed.
+   */
+  async #applySyncChange(transaction, { confirmed, dropped, pending, rejected, remotePosition }) {
+    const events = transaction.objectStore(EVENTS);
+    const eventIndex = events.index(BY_ACTOR_VERSION);
+    const pendingStore = transaction.objectStore(PENDING);
+    const pendingIndex = pendingStore.index(BY_ACTOR_VERSION);
+    const syncStore = transaction.objectStore(SYNC);
+    const state = await request(syncStore.get(SYNC_STATE));
+    if (state === undefined) throw new StorageError('syncCommit on a store that is not synced (syncStart never ran)');
+
+    // 1. The dropped pending events, and the snapshots taken over their versions.
+    const droppedKeys = await Promise.all(dropped.map(({ actorId, version }) => request(pendingIndex.getKey([actorId, version]))));
+    const removed = new Set();
+    const lowestDropped = new Map();
+    dropped.forEach(({ actorId, version }, i) => {
+      if (droppedKeys[i] === undefined || removed.has(droppedKeys[i])) {
+        throw new PendingChangedError(`no pending event of "${actorId}" at version ${version} to drop`);
+      }
+      removed.add(droppedKeys[i]);
+      lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
+    });
+    for (const key of removed) pendingStore.delete(key);
+    const snapshots = transaction.objectStore(SNAPSHOTS);
+    for (const [actorId, version] of lowestDropped) snapshots.delete(this.#actorRange(actorId, version));
+
+    // 2. The confirmed events, in order: moved from pending, skipped when already confirmed, or appended.
+    const confirmedLatest = new Map(); // each actor's latest confirmed version, counting this change's
+    const latestConfirmed = async (actorId) => {
+      if (!confirmedLatest.has(actorId)) confirmedLatest.set(actorId, await this.#latestVersion(eventIndex, actorId));
+      return confirmedLatest.get(actorId);
+    };
+    const recorded = [];
+    const moved = []; // pending records made confirmed: checked below, never trusted
+    for (let i = 0; i < confirmed.ids.length; i++) {
+      const actorId = confirmed.actorIds[i];
+      const version = confirmed.versions[i];
+      const id = confirmed.ids[i];
+      const [pendingRecord, confirmedRecord, latest] = await Promise.all([
+        request(pendingIndex.get([actorId, version])),
+        request(eventIndex.get([actorId, version])),
+        latestConfirmed(actorId),
+      ]);
+      if (pendingRecord !== undefined) {
+        if (pendingRecord.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
+        pendingStore.delete(pendingRecord.localOrder);
+        const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);
+        moved.push({ actorId, version, bytes });
+        recorded.push([events.add({ actorId, version, event: bytes }), bytes]);
+        removed.add(pendingRecord.localOrder);
+      } else if (confirmedRecord !== undefined) {
+        if (storedId(confirmedRecord) !== id) {
+          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
+        }
+        continue; // already confirmed
+      } else if (version <= latest) {
+        throw new StorageError(`the local store diverged from the remote: "${actorId}" has version ${latest} but no event at version ${version}`);
+      } else {
+        const below = await request(pendingIndex.openKeyCursor(this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true)));
+        if (below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
+        const bytes = preparedBytes(confirmed, i);
+        recorded.push([events.add({ actorId, version, event: bytes.slice() }), bytes]);
+      }
+      confirmedLatest.set(actorId, version);
+    }
+    if (moved.length > 0) checkMoved(moved);
+
+    // 3. The new pending events, at the end of local order, each above its actor's latest version.
+    const pendingLatest = new Map();
+    for (let i = 0; i < pending.ids.length; i++) {
+      const actorId = pending.actorIds[i];
+      const version = pending.versions[i];
+      if (!pendingLatest.has(actorId)) {
+        const [confirmedVersion, pendingVersion] = await Promise.all([latestConfirmed(actorId), this.#latestVersion(pendingIndex, actorId)]);
+        pendingLatest.set(actorId, Math.max(confirmedVersion, pendingVersion));
+      }
+      const floor = pendingLatest.get(actorId);
+      if (version <= floor) {
+        throw new PendingChangedError(`a new pending event of "${actorId}" at version ${version} is not above version ${floor}`);
+      }
+      pendingStore.add({ actorId, version, id: pending.ids[i], event: preparedBytes(pending, i).slice() });
+      pendingLatest.set(actorId, version);
+    }
+
+    // 4. and 5. The rejected events, and the remote position.
+    const rejectedStore = transaction.objectStore(REJECTED);
+    for (const record of rejected) rejectedStore.add(record);
+    if (remotePosition !== undefined) syncStore.put({ ...state, remotePosition }, SYNC_STATE);
+    return { recorded, pendingChanged: removed.size > 0 || pending.ids.length > 0 || rejected.length > 0 };
   }
 
   /** Waits for queued saves, then closes the connection and the channel. */

@@ -426,7 +426,7 @@ describe('indexeddb: faults', () => {
     const store = await open(w);
     await store.saveEvent(event('a', 1));
     const upgraded = await new Promise((resolve, reject) => {
-      const request = w.indexedDB.open(w.name, 2);
+      const request = w.indexedDB.open(w.name, 3); // a layout after this code's (2)
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error('the store blocked the upgrade'));
