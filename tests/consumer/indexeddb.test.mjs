@@ -373,6 +373,105 @@ describe('indexeddb: corrupt records', () => {
   });
 });
 
+/** Resolves with an IDBRequest's result (an open request: once it succeeds). */
+const requested = (request) =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+
+/**
+ * Writes a database the way layout 1 (this package before the sync ledger) did:
+ * its upgrade step, copied here, and records as its saves wrote them. Resolves
+ * with the open connection, which closes on `versionchange` as layout 1's code does
+ * unless `closesOnVersionChange` is false (a tab that never lets go).
+ */
+async function layoutOneDatabase({ indexedDB, name }, { events = [], snapshots = [], closesOnVersionChange = true }) {
+  const opening = indexedDB.open(name, 1);
+  opening.onupgradeneeded = () => {
+    const db = opening.result;
+    const store = db.createObjectStore('events', { keyPath: 'sequenceNumber', autoIncrement: true });
+    store.createIndex('actorVersion', ['actorId', 'version'], { unique: true });
+    db.createObjectStore('snapshots', { keyPath: ['actorId', 'version'] });
+  };
+  const db = await requested(opening);
+  const encoder = new TextEncoder();
+  const tx = db.transaction(['events', 'snapshots'], 'readwrite');
+  for (const e of events) tx.objectStore('events').add({ actorId: e.actorId, version: e.version, event: encoder.encode(JSON.stringify(e)) });
+  for (const s of snapshots) tx.objectStore('snapshots').put({ actorId: s.actorId, version: s.version, snapshot: encoder.encode(JSON.stringify(s)) });
+  await new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+  db.versionChanges = 0;
+  db.onversionchange = () => {
+    db.versionChanges += 1;
+    if (closesOnVersionChange) db.close();
+  };
+  return db;
+}
+
+describe('indexeddb: layout 2 (the sync ledger) over a layout 1 database', () => {
+  const stamp = '2026-02-03T04:05:06.789Z';
+  const events = [
+    { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: stamp },
+    { id: 'e2', eventType: 'Added', actorId: 'other', version: 3, data: {}, metadata: { userId: 'u' }, timestamp: stamp },
+    { id: 'e3', eventType: 'Added', actorId: 'list', version: 2, data: { item: 'eggs' }, timestamp: stamp },
+  ];
+  const snapshots = [{ actorId: 'list', version: 2, state: { items: ['milk', 'eggs'] }, timestamp: stamp }];
+
+  test('opens with every event, position and snapshot intact, and keeps working, synced or not', async () => {
+    const w = world();
+    (await layoutOneDatabase(w, { events, snapshots })).close();
+    const store = await open(w);
+    assert.deepEqual(await store.getEvents('list'), [events[0], events[2]]);
+    assert.deepEqual(await store.readAll(), events.map((e, i) => ({ position: i + 1, event: e })));
+    assert.equal(await store.lastPosition(), 3);
+    assert.equal(await store.getLatestVersion('other'), 3);
+    assert.deepEqual(await store.getLatestSnapshot('list'), snapshots[0]);
+    assert.deepEqual(await store.saveEvent(events[2]), events[2], 'a retry of a layout 1 event');
+    const saved = await store.saveEvent(event('list', 3));
+    assert.equal(await store.lastPosition(), 4);
+    const internals = EventStore[Symbol.for('aether-eventstore.internals')];
+    const ledger = internals.backendOf(store);
+    assert.equal(await ledger.syncState(), null, 'not synced: layout 2 adds no mark');
+    await ledger.syncStart();
+    const pending = await store.saveEvent(event('list', 4));
+    assert.deepEqual(await store.getEvents('list', 3), [saved, pending]);
+    await store.close();
+
+    const db = await requested(w.indexedDB.open(w.name));
+    assert.equal(db.version, 2);
+    assert.deepEqual([...db.objectStoreNames].sort(), ['events', 'pending', 'rejected', 'snapshots', 'sync']);
+    db.close();
+    const again = await open(w);
+    assert.deepEqual(await again.getEvents('list'), [events[0], events[2], saved, pending]);
+    assert.equal(await again.lastPosition(), 4);
+    assert.deepEqual(JSON.parse(await internals.backendOf(again).pendingEvents()), [pending]);
+    await again.close();
+  });
+
+  test('another tab holding layout 1 open lets go on versionchange, as layout 1 does: the upgrade goes through', async () => {
+    const w = world();
+    const old = await layoutOneDatabase(w, { events });
+    const store = await open(w);
+    assert.equal(old.versionChanges, 1);
+    assert.deepEqual(await store.getEvents('other'), [events[1]]);
+    await store.close();
+  });
+
+  test('a tab that never lets go of layout 1: StorageError saying so, not a wait forever; once it closes, the upgrade goes through', async () => {
+    const w = world();
+    const old = await layoutOneDatabase(w, { events, closesOnVersionChange: false });
+    await assert.rejects(open(w), (error) => error instanceof StorageError && /blocked/.test(error.message));
+    old.close();
+    // The blocked request upgrades once the old connection is gone, then lets go of the database itself.
+    const store = await open(w);
+    assert.deepEqual(await store.readAll(), events.map((e, i) => ({ position: i + 1, event: e })));
+    await store.close();
+  });
+});
+
 describe('indexeddb: faults', () => {
   test('quota exceeded: StorageError with the DOMException as cause, nothing of the batch stored', async (t) => {
     const w = world();
