@@ -291,7 +291,7 @@ test('chromium: another tab upgrading, then deleting, the database: the store st
   await other.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const request = indexedDB.open(name, 2);
+        const request = indexedDB.open(name, 3); // a layout after this code's (2)
         request.onsuccess = () => {
           request.result.close();
           resolve();
@@ -327,6 +327,74 @@ test('chromium: another tab upgrading, then deleting, the database: the store st
     return versions;
   });
   assert.deepEqual(afterDelete, [0, 1]);
+  await closeTabs([tab, other]);
+});
+
+test('chromium: layout 2 over a layout 1 database: a pending save, read back by both tabs, confirmed by syncCommit', async () => {
+  const [tab, other] = await openTabs(2);
+  const name = databaseName();
+  // A database as layout 1 wrote it (its upgrade step and one record), held open by the other tab's store.
+  const confirmed = await tab.evaluate(async (name) => {
+    const opening = indexedDB.open(name, 1);
+    opening.onupgradeneeded = () => {
+      const events = opening.result.createObjectStore('events', { keyPath: 'sequenceNumber', autoIncrement: true });
+      events.createIndex('actorVersion', ['actorId', 'version'], { unique: true });
+      opening.result.createObjectStore('snapshots', { keyPath: ['actorId', 'version'] });
+    };
+    const db = await new Promise((resolve, reject) => {
+      opening.onsuccess = () => resolve(opening.result);
+      opening.onerror = () => reject(opening.error);
+    });
+    const event = { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: '2026-02-03T04:05:06.789Z' };
+    const tx = db.transaction('events', 'readwrite');
+    tx.objectStore('events').add({ actorId: 'list', version: 1, event: new TextEncoder().encode(JSON.stringify(event)) });
+    await new Promise((resolve) => (tx.oncomplete = resolve));
+    db.close();
+    return event;
+  }, name);
+  await other.evaluate(async (name) => {
+    window.store = await window.aether.EventStore.openIndexedDb(name);
+  }, name);
+  const saved = await tab.evaluate(async (name) => {
+    const { EventStore } = window.aether;
+    const store = await EventStore.openIndexedDb(name);
+    window.store = store;
+    await EventStore[Symbol.for('aether-eventstore.internals')].backendOf(store).syncStart();
+    return store.saveEvent({ eventType: 'Added', actorId: 'list', version: 2, data: { item: 'eggs' } });
+  }, name);
+  // The other tab's store opened before the mark was written: its save is pending too.
+  const read = await other.evaluate(async () => {
+    const { store } = window;
+    const ledger = window.aether.EventStore[Symbol.for('aether-eventstore.internals')].backendOf(store);
+    let heard = false;
+    ledger.onPending = () => (heard = true); // called as the save's commit settles it
+    const mine = await store.saveEvent({ eventType: 'Added', actorId: 'list', version: 3, data: { item: 'tea' } });
+    return {
+      mine,
+      events: await store.getEvents('list'),
+      pending: JSON.parse(await ledger.pendingEvents()),
+      lastPosition: await store.lastPosition(),
+      heard,
+    };
+  });
+  assert.deepEqual(read.events, [confirmed, saved, read.mine]);
+  assert.deepEqual(read.pending, [saved, read.mine]);
+  assert.equal(read.lastPosition, 1);
+  assert.equal(read.heard, true, 'onPending heard the save');
+  const afterCommit = await tab.evaluate(async (pending) => {
+    const { store } = window;
+    const ledger = window.aether.EventStore[Symbol.for('aether-eventstore.internals')].backendOf(store);
+    await ledger.syncCommit({ confirmed: JSON.stringify(pending), dropped: [], pending: '[]', rejected: '[]', remotePosition: 3 });
+    return { pending: JSON.parse(await ledger.pendingEvents()), state: await ledger.syncState() };
+  }, [saved, read.mine]);
+  assert.deepEqual(afterCommit, { pending: [], state: { remotePosition: 3 } });
+  const all = await other.evaluate(async () => {
+    const all = await window.store.readAll();
+    await window.store.close();
+    return all;
+  });
+  assert.deepEqual(all, [confirmed, saved, read.mine].map((event, i) => ({ position: i + 1, event })));
+  await tab.evaluate(() => window.store.close());
   await closeTabs([tab, other]);
 });
 
