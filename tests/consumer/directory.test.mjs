@@ -6,40 +6,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import nodeFs from 'node:fs'; // the module object itself, whose functions tests can wrap
 import { open as openFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { killedAtRandom, readEverything, testFolder } from './directory-helpers.mjs';
 import * as api from 'aether-eventstore';
 import defineBehaviourTests from './behaviour.cjs';
 
 const { EventStore, StorageError, ValidationError } = api;
 const here = dirname(fileURLToPath(import.meta.url));
-const base = fs.mkdtempSync(join(tmpdir(), 'aether-directory-'));
-/** Child processes still running, killed if a test ends early. */
-const children = new Set();
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
-  fs.rmSync(base, { recursive: true, force: true });
-});
-
-let directories = 0;
-const freshDirectory = () => join(base, `store-${++directories}`);
+const { base, children, freshDirectory } = testFolder('aether-directory-');
 const open = (directory = freshDirectory(), options) => EventStore.openDirectory(directory, options);
 const event = (actorId, version, extra = {}) => ({ eventType: 'Happened', actorId, version, data: { n: version }, ...extra });
 const segment = (directory, kind, first = 1) => join(directory, 'events', `${String(first).padStart(16, '0')}.${kind}`);
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
-
-/** Every `{ position, event }` of a store, through readAll pages. */
-async function readEverything(store) {
-  const all = [];
-  for (;;) {
-    const page = await store.readAll({ after: all.at(-1)?.position ?? 0, limit: 1000 });
-    if (page.length === 0) return all;
-    all.push(...page);
-  }
-}
 
 /** The file's bytes with the byte at `at` changed. */
 function flipByte(path, at) {
@@ -594,20 +575,7 @@ describe('directory: damage and crashes', () => {
     let tornCut = 0;
     const started = Date.now();
     for (let round = 0; round < rounds; round++) {
-      const child = spawn(process.execPath, [worker, directory, durability], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.add(child);
-      let output = '';
-      let errors = '';
-      let timer;
-      child.stderr.on('data', (chunk) => (errors += chunk));
-      child.stdout.on('data', (chunk) => {
-        output += chunk;
-        if (!timer && output.includes('"ready"')) timer = setTimeout(() => child.kill('SIGKILL'), 20 + Math.random() * 200);
-      });
-      const { code, signal } = await new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-      children.delete(child);
-      clearTimeout(timer);
-      assert.equal(signal, 'SIGKILL', `the child ended by itself (${code}): ${errors}`);
+      const output = await killedAtRandom(worker, [directory, durability], children, 20, 200);
       kills += 1;
       const intents = new Map();
       for (const line of output.split('\n').slice(0, -1)) {

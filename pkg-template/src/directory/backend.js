@@ -414,7 +414,12 @@ export class DirectoryBackend {
   // The sync ledger (see "The sync ledger" in event-store.js), kept in the sync journal.
 
   syncState() {
-    return this.#sync && { remotePosition: this.#sync.ledger.remotePosition, errors: this.#sync.ledger.damaged.map(reportOf) };
+    return this.#sync && { remotePosition: this.#sync.ledger.remotePosition };
+  }
+
+  /** The sync journal's lines found damaged at open (never used; kept when it is compacted): `{ actorId, version, rawData, error }`. */
+  syncJournalErrors() {
+    return this.#sync?.ledger.damaged.map(reportOf) ?? [];
   }
 
   /** Makes the store synced, durably: queued behind the saves before it, so that those are confirmed events. */
