@@ -24,6 +24,14 @@ let streams = 0;
 /** Cleared by after(): a test that failed or timed out stops its writers, and its stores are closed. */
 let running = true;
 const openStores = new Set();
+const connections = new Set();
+
+/** A connection to the cluster, closed by after() whatever happens to the test that uses it. */
+async function client() {
+  const connection = await connect({ servers: cluster.urls });
+  connections.add(connection);
+  return connection;
+}
 
 before(async () => {
   cluster = await startCluster();
@@ -33,8 +41,16 @@ before(async () => {
 
 after(async () => {
   running = false;
-  await Promise.all([...openStores].map((store) => store.close().catch(() => {})));
-  await admin?.close().catch(() => {});
+  // At most 20 s for a store whose close hangs; the timer is cleared so that it does not hold the process.
+  const bounded = (promise) => {
+    let timer;
+    const limit = new Promise((resolve) => {
+      timer = setTimeout(resolve, 20_000);
+    });
+    return Promise.race([promise.catch(() => {}), limit]).finally(() => clearTimeout(timer));
+  };
+  await Promise.all([...openStores].map((store) => bounded(store.close())));
+  await Promise.all([...connections, admin].map((connection) => connection?.close().catch(() => {})));
   await cluster?.close();
 });
 
@@ -58,26 +74,29 @@ async function eventually(work, ms = 20_000) {
   }
 }
 
+/** A stream's info (a request may time out while a new replicated stream elects its first leader). */
+const streamInfo = (name) => eventually(() => jsm.streams.info(name));
+
 describe('jetstream cluster: the stream the store creates', () => {
   test('on a cluster, replicas defaults to 3 for the stream and the snapshot bucket', async () => {
     const names = fresh();
-    const store = await openJetStream({ servers: cluster.urls, ...names });
-    assert.equal((await jsm.streams.info(names.stream)).config.num_replicas, 3);
-    assert.equal((await jsm.streams.info(`KV_${names.snapshotBucket}`)).config.num_replicas, 3);
-    await store.saveEvent(event('a', 1));
+    const store = await openJetStream({ connection: await client(), ...names });
+    assert.equal((await streamInfo(names.stream)).config.num_replicas, 3);
+    assert.equal((await streamInfo(`KV_${names.snapshotBucket}`)).config.num_replicas, 3);
+    await eventually(() => store.saveEvent(event('a', 1, { id: 'a-1' })));
     await store.close();
   });
 
   test('replicas, duplicateWindow, maxBytes and snapshotMaxAge are the created stream\'s and bucket\'s settings', async () => {
     const names = fresh();
-    const store = await openJetStream({ servers: cluster.urls, ...names, replicas: 1, duplicateWindow: 30_000, maxBytes: 4096, snapshotMaxAge: 3_600_000 });
-    const { config } = await jsm.streams.info(names.stream);
+    const store = await openJetStream({ connection: await client(), ...names, replicas: 1, duplicateWindow: 30_000, maxBytes: 4096, snapshotMaxAge: 3_600_000 });
+    const { config } = await streamInfo(names.stream);
     assert.equal(config.num_replicas, 1);
     assert.equal(config.duplicate_window, 30_000 * NANOS_PER_MS);
     assert.equal(config.max_bytes, 4096);
     assert.equal(config.discard, 'new', 'a full stream refuses saves rather than dropping the oldest events');
     assert.equal(config.max_age, 0, 'events never expire');
-    const bucket = (await jsm.streams.info(`KV_${names.snapshotBucket}`)).config;
+    const bucket = (await streamInfo(`KV_${names.snapshotBucket}`)).config;
     assert.equal(bucket.num_replicas, 1);
     assert.equal(bucket.max_age, 3_600_000 * NANOS_PER_MS);
     // Full: a save is a StorageError, and every event saved before is still there.
@@ -99,19 +118,19 @@ describe('jetstream cluster: the stream the store creates', () => {
   test('an existing stream and bucket are used as they are: never changed by the options', async () => {
     const names = fresh();
     await jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`], num_replicas: 3, duplicate_window: 60_000 * NANOS_PER_MS, max_bytes: 1 << 20, discard: 'new' });
-    const before = (await jsm.streams.info(names.stream)).config;
-    const store = await openJetStream({ servers: cluster.urls, ...names, replicas: 1, duplicateWindow: 1000, maxBytes: 2048, snapshotMaxAge: 1000 });
-    await store.saveEvents([event('a', 1), event('a', 2)]);
-    const afterOpen = (await jsm.streams.info(names.stream)).config;
+    const before = (await streamInfo(names.stream)).config;
+    const store = await openJetStream({ connection: await client(), ...names, replicas: 1, duplicateWindow: 1000, maxBytes: 2048, snapshotMaxAge: 1000 });
+    await eventually(() => store.saveEvents([event('a', 1, { id: 'a-1' }), event('a', 2, { id: 'a-2' })]));
+    const afterOpen = (await streamInfo(names.stream)).config;
     for (const field of ['num_replicas', 'duplicate_window', 'max_bytes', 'discard', 'max_age', 'subjects', 'storage']) {
       assert.deepEqual(afterOpen[field], before[field], field);
     }
     await store.close();
     // The bucket, created by that open, is kept as it is by the next one.
-    const bucket = (await jsm.streams.info(`KV_${names.snapshotBucket}`)).config;
-    const again = await openJetStream({ servers: cluster.urls, ...names, replicas: 3, snapshotMaxAge: 99_000 });
-    assert.deepEqual((await jsm.streams.info(`KV_${names.snapshotBucket}`)).config.max_age, bucket.max_age);
-    assert.equal((await jsm.streams.info(`KV_${names.snapshotBucket}`)).config.num_replicas, bucket.num_replicas);
+    const bucket = (await streamInfo(`KV_${names.snapshotBucket}`)).config;
+    const again = await openJetStream({ connection: await client(), ...names, replicas: 3, snapshotMaxAge: 99_000 });
+    assert.deepEqual((await streamInfo(`KV_${names.snapshotBucket}`)).config.max_age, bucket.max_age);
+    assert.equal((await streamInfo(`KV_${names.snapshotBucket}`)).config.num_replicas, bucket.num_replicas);
     await again.close();
   });
 
@@ -199,9 +218,10 @@ describe('jetstream cluster: server versions', () => {
         assert.match(error.message, /4320 and 5644/);
         return true;
       });
-      await assert.rejects(jsm.streams.info(names.stream), 'refused before the stream is created');
+      await assert.rejects(jsm.streams.info(names.stream), (error) => error.code === 10059, 'refused before the stream is created');
       const existing = fresh();
       await jsm.streams.add({ name: existing.stream, subjects: [`${existing.subjectPrefix}.>`], num_replicas: 3 });
+      await eventually(async () => assert.ok((await jsm.streams.info(existing.stream)).cluster?.leader));
       await assert.rejects(openJetStream({ connection: fake.proxy, ...existing, replicas: 1 }), (error) => error instanceof StorageError && /2\.10\.19/.test(error.message));
       fake.version = '2.9.10';
       const single = await openJetStream({ connection: fake.proxy, ...fresh(), replicas: 1 });
@@ -217,7 +237,7 @@ describe('jetstream cluster: server versions', () => {
     try {
       const names = fresh();
       const store = await openJetStream({ connection: fake.proxy, ...names, replicas: 3 });
-      await store.saveEvent(event('a', 1));
+      await eventually(() => store.saveEvent(event('a', 1, { id: 'a-1' })));
       fake.version = '2.10.0';
       fake.send({ type: 'reconnect', server: 'old' });
       await sleep(20);
@@ -382,7 +402,7 @@ describe('jetstream cluster: the stream leader killed and restarted five times',
       }
 
       // No version stored twice, in the raw messages of the stream.
-      const { state } = await jsm.streams.info(names.stream);
+      const { state } = await streamInfo(names.stream);
       const seen = new Map();
       let messages = 0;
       for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
