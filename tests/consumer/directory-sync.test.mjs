@@ -250,6 +250,23 @@ describe('directory sync: the ledger in files', () => {
     await store.close();
   });
 
+  test('a compaction cut short by a crash (a newer journal generation without a whole first frame) is removed at open; the older one is used', async () => {
+    const directory = freshDirectory();
+    let store = await EventStore.openDirectory(directory);
+    await ledgerOf(store).syncStart();
+    await store.saveEvents([event('a', 1), event('a', 2)]);
+    const expected = await contents(store);
+    await store.close();
+    const torn = fs.readFileSync(journal(directory, 'commits')).subarray(0, 30);
+    fs.writeFileSync(journal(directory, 'jsonl', 2), fs.readFileSync(journal(directory, 'jsonl')));
+    fs.writeFileSync(journal(directory, 'commits', 2), torn);
+    store = await EventStore.openDirectory(directory);
+    assert.deepEqual(await contents(store), expected);
+    await store.saveEvent(event('a', 3));
+    await store.close();
+    assert.deepEqual(fs.readdirSync(join(directory, 'sync')).sort(), ['0000000000000001.commits', '0000000000000001.jsonl']);
+  });
+
   test('10,000 pending events: saved concurrently, confirmed in chunks of 100, the journal compacted, the state reopened', { timeout: 300_000 }, async () => {
     const directory = freshDirectory();
     let store = await EventStore.openDirectory(directory);
