@@ -1,7 +1,8 @@
 // The JetStream store against a real nats-server (started here on loopback
 // ports with a temporary store directory): the shared behaviour, then what
 // JetStream adds: the subject layout, atomic batches, idempotent retries, the
-// version rule across processes, undecodable messages and a server restart.
+// version rule across processes, undecodable messages, a server restart, and
+// reads of one actor from a version.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import * as api from 'aether-eventstore';
 import { openJetStream } from 'aether-eventstore/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { headers } from '@nats-io/nats-core';
 import { jetstreamManager, jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import defineBehaviourTests from './behaviour.cjs';
@@ -399,5 +401,196 @@ describe('jetstream: damaged data and failures', () => {
     } finally {
       await restartable.close();
     }
+  });
+});
+
+// Reads of one actor from a version start near it, on the server's subject filter,
+// and return what a read of the whole subject returns.
+
+const encoder = new TextEncoder();
+
+/**
+ * `connection` seen through a proxy that records what the store asks the server
+ * and what it receives: the consumers it creates (their config), the stream
+ * message requests it makes, and the stream messages delivered to its consumers.
+ */
+function watched(connection) {
+  const seen = { consumers: [], messageGets: 0, delivered: 0 };
+  const proxy = new Proxy(connection, {
+    get(target, property) {
+      if (property === 'request') {
+        return (subject, data, options) => {
+          if (subject.startsWith('$JS.API.CONSUMER.CREATE.')) seen.consumers.push(JSON.parse(new TextDecoder().decode(data)).config);
+          if (subject.startsWith('$JS.API.STREAM.MSG.GET.')) seen.messageGets++;
+          return target.request(subject, data, options);
+        };
+      }
+      if (property === 'subscribe') {
+        return (subject, options = {}) => {
+          const { callback } = options;
+          if (!callback) return target.subscribe(subject, options);
+          return target.subscribe(subject, {
+            ...options,
+            callback: (error, message) => {
+              if (message?.reply?.startsWith('$JS.ACK.')) seen.delivered++;
+              callback(error, message);
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const reset = () => Object.assign(seen, { consumers: [], messageGets: 0, delivered: 0 });
+  return { proxy, seen, reset };
+}
+
+/** What a read of `events` (all of one actor, ascending) from `fromVersion` returns. */
+const from = (events, fromVersion) => events.filter((e) => e.version >= fromVersion);
+
+describe('jetstream: reads of one actor from a version', () => {
+  test('batches straddling the version, other actors between, damaged and stray messages before and after: the same events as a read of the whole subject', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const js = jetstream(shared);
+    const subject = `${names.subjectPrefix}.a`;
+    const garbage = [];
+    const stored = [];
+    const raw = async (body) => garbage.push((await js.publish(subject, encoder.encode(body))).seq);
+    let version = 0;
+    for (let round = 0; round < 12; round++) {
+      const size = 1 + (round % 4); // singles and batches of 2 to 4
+      const batch = Array.from({ length: size }, () => event('a', ++version));
+      stored.push(...(size === 1 ? [await store.saveEvent(batch[0])] : await store.saveEvents(batch)));
+      await store.saveEvent(event(`other-${round % 3}`, Math.floor(round / 3) + 1));
+      if (round === 2) await raw('not an event at all');
+      // Well-formed but out of version order, and reaching into the next batch's versions: never a place to start from.
+      if (round === 5) await raw(JSON.stringify([version - 1, version, version + 1].map((v) => ({ ...stored.at(-1), id: `stray-${v}`, version: v }))));
+      if (round === 9) await raw('{"eventType":');
+    }
+    const whole = await store.getEventsWithErrors('a');
+    assert.deepEqual(whole.events, stored);
+    assert.equal(whole.errors.length, 3);
+    for (let fromVersion = 0; fromVersion <= version + 2; fromVersion++) {
+      assert.deepEqual(await store.getEvents('a', fromVersion), from(stored, fromVersion), `from ${fromVersion}`);
+      const result = await store.getEventsWithErrors('a', fromVersion);
+      assert.deepEqual(result.events, from(stored, fromVersion), `from ${fromVersion}, with errors`);
+      assert.deepEqual(result.errors.map((error) => error.sequenceNumber), garbage, `every damaged or stray message reported, from ${fromVersion}`);
+    }
+    assert.equal(await store.getLatestVersion('a'), version);
+    // The last message of the subject damaged: the latest version is still the last sound one.
+    await raw('garbage at the end');
+    const other = await openJetStream({ connection: shared, ...names });
+    assert.equal(await other.getLatestVersion('a'), version);
+    assert.deepEqual(await other.getEvents('a', version - 1), from(stored, version - 1));
+    assert.equal((await other.saveEvent(event('a', version + 1))).version, version + 1);
+    await Promise.all([store.close(), other.close()]);
+  });
+
+  test('a read from a version is filtered on the server and starts at the message before it: other actors\' messages and the actor\'s earlier ones are not delivered', async () => {
+    const names = fresh();
+    const writer = await openJetStream({ connection: shared, ...names });
+    for (let version = 1; version <= 200; version++) {
+      await Promise.all([writer.saveEvent(event('a', version)), writer.saveEvent(event('b', version)), writer.saveEvent(event('c', version))]);
+    }
+    const { proxy, seen, reset } = watched(shared);
+    const reader = await openJetStream({ connection: proxy, ...names });
+    const subject = `${names.subjectPrefix}.a`;
+
+    reset();
+    assert.deepEqual((await reader.getEvents('a', 191)).map((e) => e.version), Array.from({ length: 10 }, (_, i) => 191 + i));
+    assert.equal(seen.consumers.length, 1);
+    assert.equal(seen.consumers[0].filter_subject ?? seen.consumers[0].filter_subjects?.[0], subject, 'filtered on the server');
+    assert.ok(seen.consumers[0].opt_start_seq > 1, 'not from the subject\'s first message');
+    assert.equal(seen.delivered, 11, 'the message of version 190 and the 10 asked for');
+    // 600 messages: a binary search takes 10 requests at most; each doubles at worst, plus the last message and a check.
+    assert.ok(seen.messageGets <= 2 * 10 + 2, `${seen.messageGets} message requests`);
+
+    reset();
+    assert.equal(await reader.getLatestVersion('a'), 200);
+    assert.deepEqual(seen.consumers, [], 'the latest version from the last message, without a consumer');
+    assert.equal(seen.messageGets, 2, 'the last message, and the check that it follows the one it was published after');
+
+    reset();
+    assert.deepEqual(await reader.getEvents('a', 201), []);
+    assert.deepEqual(seen.consumers, []);
+
+    reset();
+    assert.equal((await reader.getEvents('a')).length, 200);
+    assert.equal(seen.consumers[0].opt_start_seq ?? 1, 1, 'from version 0: the whole subject');
+    assert.equal(seen.delivered, 200);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  test('messages published without the store\'s headers (other code, plain publishes) are read whole, and saves after them are anchors again', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const js = jetstream(shared);
+    const subject = `${names.subjectPrefix}.a`;
+    const old = [];
+    // As a plain publisher writes them: one event or a batch, no message id, no expected sequence.
+    for (let version = 1; version <= 30; version += 3) {
+      const batch = [version, version + 1, version + 2].map((v) => ({ ...event('a', v), id: `old-${v}`, timestamp: '2026-01-01T00:00:00Z' }));
+      await js.publish(subject, encoder.encode(JSON.stringify(version % 2 ? batch : batch[0])));
+      old.push(...(version % 2 ? batch : [batch[0]]));
+      await js.publish(`${names.subjectPrefix}.b`, encoder.encode(JSON.stringify({ ...event('b', version), id: `b-${version}`, timestamp: '2026-01-01T00:00:00Z' })));
+    }
+    const { proxy, seen, reset } = watched(shared);
+    const reader = await openJetStream({ connection: proxy, ...names });
+    const expect = (events) => events.map(({ id, version }) => ({ id, version }));
+    const read = async (fromVersion) => expect(await reader.getEvents('a', fromVersion));
+    for (const fromVersion of [0, 5, 17, 29, 40]) {
+      reset();
+      assert.deepEqual(await read(fromVersion), expect(from(old, fromVersion)), `from ${fromVersion}`);
+      if (fromVersion <= 29) assert.equal(seen.consumers[0].opt_start_seq ?? 1, 1, 'no anchor among plain messages: the whole subject');
+    }
+    const latest = old.at(-1).version;
+    assert.equal(await reader.getLatestVersion('a'), latest);
+    const saved = [];
+    for (let version = latest + 1; version <= latest + 20; version++) saved.push(await store.saveEvent(event('a', version)));
+    const all = [...expect(old), ...expect(saved)];
+    for (const fromVersion of [1, 20, latest, latest + 1, latest + 2, latest + 15, latest + 21]) {
+      reset();
+      assert.deepEqual(await read(fromVersion), all.filter((e) => e.version >= fromVersion), `from ${fromVersion}`);
+      if (fromVersion >= latest + 2 && fromVersion <= latest + 20) assert.equal(seen.delivered, latest + 21 - fromVersion + 1, `from ${fromVersion}: from the message before it`);
+    }
+    assert.equal(await reader.getLatestVersion('a'), latest + 20);
+    await Promise.all([store.close(), reader.close()]);
+  });
+
+  test('a message saved after one that is not the message before it on the subject (two writers around a leader change) is never a place to start', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    const stored = [...(await store.saveEvents([1, 2, 3, 4, 5].map((v) => event('a', v)))), ...(await store.saveEvents([event('a', 6), event('a', 7)]))];
+    // What the loser of such a race leaves: a save's headers, expecting the subject's first message to come,
+    // and versions reaching past the winner's. (The server checks the expectation against another, empty subject.)
+    const lost = headers();
+    lost.set('Nats-Msg-Id', 'aether-00000000000000000000000000000001');
+    lost.set('Nats-Expected-Last-Subject-Sequence', '0');
+    lost.set('Nats-Expected-Last-Subject-Sequence-Subject', `${names.subjectPrefix}.nobody`);
+    const body = JSON.stringify([6, 7, 8].map((v) => ({ ...stored[0], id: `lost-${v}`, version: v })));
+    const ack = await jetstream(shared).publish(`${names.subjectPrefix}.a`, encoder.encode(body), { headers: lost });
+    const reader = await openJetStream({ connection: shared, ...names });
+    assert.equal(await reader.getLatestVersion('a'), 7, 'the lost message is out of version order');
+    stored.push(...(await reader.saveEvents([event('a', 8), event('a', 9)])));
+    for (const fromVersion of [0, 6, 8, 9, 10]) assert.deepEqual(await reader.getEvents('a', fromVersion), from(stored, fromVersion), `from ${fromVersion}`);
+    assert.deepEqual((await reader.getEventsWithErrors('a', 9)).errors.map((error) => error.sequenceNumber), [ack.seq]);
+    await Promise.all([store.close(), reader.close()]);
+  });
+
+  test('a retried save is recognised by a read from its version, past a damaged message', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names, duplicateWindow: 100 });
+    const first = await store.saveEvents([1, 2, 3].map((v) => ({ ...event('a', v), id: `a-${v}` })));
+    await jetstream(shared).publish(`${names.subjectPrefix}.a`, encoder.encode('damaged'));
+    const second = await store.saveEvents([4, 5].map((v) => ({ ...event('a', v), id: `a-${v}` })));
+    await store.saveEvent(event('a', 6));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // past the duplicate window
+    const other = await openJetStream({ connection: shared, ...names });
+    assert.deepEqual(await other.saveEvents([4, 5].map((v) => ({ ...event('a', v), id: `a-${v}` }))), second);
+    assert.deepEqual(await other.saveEvents([1, 2, 3].map((v) => ({ ...event('a', v), id: `a-${v}` }))), first);
+    assert.equal(await other.getLatestVersion('a'), 6);
+    await Promise.all([store.close(), other.close()]);
   });
 });

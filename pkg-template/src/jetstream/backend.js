@@ -7,6 +7,11 @@
 // (core: subject.rs); a message holds one event, or the events of one
 // saveEvents call as a JSON array, so that a batch is one atomic publish.
 // Snapshots live in a key-value bucket under `<token>.<version>`.
+//
+// Every save is published with the expected last subject sequence, which the
+// server checks and keeps on the message as a header: so a message a store
+// saved names the message before it on its subject. Reads from a version start
+// at such a message (see #anchor) instead of at the subject's first.
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 import { replicatedStreamRefusal } from './server-version.js';
@@ -34,6 +39,10 @@ const SLOW_ACK_MS = 1000;
 /** How long one request of that check may take: short, and repeated (until the save's deadline) while the stream elects a leader. */
 const CHECK_TIMEOUT_MS = 1000;
 const STREAM_NOT_FOUND = 10059;
+/** The header in which the server keeps the expected last subject sequence a message was published with. */
+const EXPECTED_LAST = 'Nats-Expected-Last-Subject-Sequence';
+/** How the message ids of the store's saves begin (the core's `retry::message_id`). */
+const STORE_MESSAGE_ID = 'aether-';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -218,6 +227,19 @@ async function ensureStream(manager, settings, { StorageType, DiscardPolicy }, c
   return { replicated };
 }
 
+/**
+ * The sequence from `low` to `high` at which the message holding `version` is
+ * likely, the versions of a subject's messages growing about evenly with their
+ * sequences between the messages `below` and `above` (`{ sequence, version }`);
+ * the middle when they tell nothing.
+ */
+function interpolate(below, above, version, low, high) {
+  const share = (version - below.version) / (above.version - below.version);
+  if (!(share >= 0 && share <= 1)) return Math.floor((low + high) / 2);
+  const guess = Math.floor(below.sequence + share * (above.sequence - below.sequence));
+  return Math.min(high, Math.max(low, guess));
+}
+
 class JetStreamBackend {
   /** Called (while anyone listens) with every commit, this client's and others', as heard from the stream in stream order. */
   onCommitted = null;
@@ -302,22 +324,45 @@ class JetStreamBackend {
 
   /**
    * The actor's latest version and the stream sequence of its last message, from
-   * the server. The whole subject is read: a message that another publisher put
-   * out of version order (v2 after v5) must not lower the latest version.
+   * the server: in one or two requests when the subject's last message is one the
+   * store saved (see #anchor), else by reading from the last such message on.
    */
   async #fetchLatest(actorId) {
     const { lastVersion: version, lastSequence: sequence } = await this.#read(actorId, Infinity);
     return { version, sequence };
   }
 
-  async #read(actorId, fromVersion) {
+  /**
+   * The actor's events from `fromVersion` on, the messages that failed the check
+   * among those read, its latest version and the sequence of its last message.
+   * With `whole`, or from version 1, the whole subject is read, so that every
+   * message that fails is reported; otherwise the read starts at an anchor
+   * (#anchor), and the messages before it (whose events are all below
+   * `fromVersion`) are not read.
+   */
+  async #read(actorId, fromVersion, whole = false) {
+    const none = { events: '[]', errors: [], lastVersion: 0, lastSequence: 0 };
     let subject;
     try {
       subject = this.#subject(actorId);
     } catch {
-      return { events: '[]', errors: [], lastVersion: 0, lastSequence: 0 }; // an id that cannot be a subject has no events
+      return none; // an id that cannot be a subject has no events
     }
-    const messages = await this.#readStream(subject);
+    let start = 1;
+    if (!whole && fromVersion > 1) {
+      const anchor = await this.#anchor(subject, actorId, fromVersion);
+      if (anchor.empty) {
+        this.#latest.set(actorId, { version: 0, sequence: 0 });
+        return none;
+      }
+      if (anchor.isLast) {
+        // Nothing after it: no event at or above fromVersion, and its last version is the actor's latest.
+        this.#latest.set(actorId, { version: anchor.version, sequence: anchor.sequence });
+        return { ...none, lastVersion: anchor.version, lastSequence: anchor.sequence };
+      }
+      start = anchor.sequence;
+    }
+    const messages = await this.#readStream(subject, start);
     const checked = checkMessages(messages.map((message) => message.data), actorId, fromVersion);
     const lastSequence = messages.at(-1)?.sequence ?? 0;
     this.#latest.set(actorId, { version: checked.lastVersion, sequence: lastSequence });
@@ -329,9 +374,80 @@ class JetStreamBackend {
     return { events: checked.events, errors, lastVersion: checked.lastVersion, lastSequence };
   }
 
+  /**
+   * Where a read of the actor's events from `fromVersion` on may start: the last
+   * message on the subject that a store saved, whose events are all below
+   * `fromVersion`, and that no other message preceded on the subject since the
+   * one it was published after. Such a message is sound in a read of the whole
+   * subject (the server checked that it came right after the message its
+   * publisher had read the latest version from, and the publisher checked its
+   * versions are above that one), so a read from it judges every later message
+   * as a read of the whole subject does, and the messages before it hold no
+   * event at or above `fromVersion`.
+   *
+   * Found by a binary search over the subject's messages (a request each, by
+   * stream sequence, decoding one message each), steered by every decodable
+   * message's last version; messages that cannot be decoded, or that were
+   * published without the expectation (by other code), are never anchors.
+   * Resolves with `{ sequence, version, isLast }` (sequence 1 when there is no
+   * anchor: the whole subject is read), or `{ empty: true }` for a subject without messages.
+   */
+  async #anchor(subject, actorId, fromVersion) {
+    const last = await this.#probe({ last_by_subj: subject }, actorId);
+    if (last === null) return { empty: true };
+    let best = last.anchor && last.version < fromVersion ? last : null;
+    let [low, high] = [1, best ? 0 : last.sequence - 1];
+    // The nearest messages known below and above the search, by sequence and last version, to interpolate between.
+    let below = { sequence: 0, version: 0 };
+    let above = last;
+    let bisect = false;
+    while (low <= high) {
+      const size = high - low;
+      const middle = bisect ? Math.floor((low + high) / 2) : interpolate(below, above, fromVersion - 1, low, high);
+      const found = await this.#probe({ next_by_subj: subject, seq: middle }, actorId);
+      if (found === null || found.sequence > high) {
+        high = middle - 1; // no message of the subject from `middle` to `high`
+        if (found?.version !== undefined) above = found;
+      } else if (found.version !== undefined && found.version < fromVersion) {
+        if (found.anchor) best = found;
+        low = found.sequence + 1;
+        below = found;
+      } else {
+        high = middle - 1;
+        if (found.version !== undefined) above = found;
+      }
+      // A guess that did not halve the range is followed by a halving step: never more than twice a binary search's requests.
+      bisect = !bisect && high - low > size / 2;
+    }
+    if (best === null) return { sequence: 1 };
+    // Was any other message of the subject stored between the one it was published after and it? (Two writers around a leader change.)
+    const next = await this.#settings.manager.streams.getMessage(this.#settings.stream, { next_by_subj: subject, seq: best.previous + 1 });
+    if (next?.seq !== best.sequence) return { sequence: 1 };
+    return { sequence: best.sequence, version: best.version, isLast: best.sequence === last.sequence };
+  }
+
+  /**
+   * One message of the actor's subject, by a stream message request (answered by
+   * the stream's leader): its sequence, its last version (`undefined` if it cannot
+   * be decoded), and whether it can be an anchor (saved by a store: its message id
+   * is the store's and it carries the expected last subject sequence, `previous`).
+   * `null` when there is no such message.
+   */
+  async #probe(query, actorId) {
+    const { manager, stream } = this.#settings;
+    const message = await manager.streams.getMessage(stream, query);
+    if (!message) return null;
+    const checked = checkMessages([message.data], actorId, 0);
+    const version = checked.failed.length === 0 ? checked.lastVersion : undefined;
+    const expected = message.header?.get(EXPECTED_LAST) ?? '';
+    const previous = /^\d+$/.test(expected) ? Number(expected) : undefined;
+    const saved = (message.header?.get('Nats-Msg-Id') ?? '').startsWith(STORE_MESSAGE_ID);
+    return { sequence: message.seq, version, previous, anchor: saved && version !== undefined && Number.isSafeInteger(previous) };
+  }
+
   async getEventsWithErrors(actorId, fromVersion) {
     try {
-      const { events, errors } = await readTwice(() => this.#read(actorId, fromVersion));
+      const { events, errors } = await readTwice(() => this.#read(actorId, fromVersion, true));
       return { events, errors };
     } catch (error) {
       throw storageError(`reading from JetStream stream "${this.#settings.stream}" failed`, error);
@@ -339,7 +455,11 @@ class JetStreamBackend {
   }
 
   async getEvents(actorId, fromVersion) {
-    return (await this.getEventsWithErrors(actorId, fromVersion)).events;
+    try {
+      return (await readTwice(() => this.#read(actorId, fromVersion))).events;
+    } catch (error) {
+      throw storageError(`reading from JetStream stream "${this.#settings.stream}" failed`, error);
+    }
   }
 
   async getLatestVersion(actorId) {
