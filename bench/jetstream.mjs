@@ -65,9 +65,64 @@ export async function runJetStreamBench(plan) {
       }
     }), 'events/s');
     await store.close();
+    rows.push(...(await filteredReads(connection, plan)));
   } finally {
     await connection.close();
     await server.close();
   }
+  return rows;
+}
+
+/** Microseconds per event of `reads` calls of `read(i)`, each returning `expected` events. */
+async function microsPerEvent(reads, expected, read) {
+  const started = performance.now();
+  for (let i = 0; i < reads; i++) {
+    if ((await read(i)).length !== expected) throw new Error('a read came back with the wrong number of events');
+  }
+  return ((performance.now() - started) * 1000) / (reads * expected);
+}
+
+/**
+ * One actor's reads in a stream of `10 × readActors` actors of `readEach` events
+ * each (one event a message, the actors' saves interleaved), beside the same
+ * reads of an actor alone in its stream: what the other actors' events cost.
+ */
+async function filteredReads(connection, { readActors, readEach }) {
+  // 100 actors of 1,000 events at the full size (10 read streams of 1,000).
+  const [filterActors, filterEach] = [readActors * 10, readEach];
+  const total = filterActors * filterEach;
+  const crowded = await openJetStream({ connection, stream: 'BENCH_CROWDED', subjectPrefix: 'crowded.events', snapshotBucket: 'BENCH_SNAPSHOTS' });
+  const alone = await openJetStream({ connection, stream: 'BENCH_ALONE', subjectPrefix: 'alone.events', snapshotBucket: 'BENCH_SNAPSHOTS' });
+  const save = (store, actorId, version) => store.saveEvent({ eventType: 'Deposited', actorId, version, data: payload(version) });
+  await Promise.all(Array.from({ length: filterActors }, async (_, actor) => {
+    for (let version = 1; version <= filterEach; version++) await save(crowded, `actor-${actor}`, version);
+  }));
+  for (let version = 1; version <= filterEach; version++) await save(alone, 'actor-0', version);
+  const tail = Math.max(1, Math.floor(filterEach / 10));
+  const from = filterEach - tail + 1;
+  const reads = Math.min(filterActors, 10);
+  const rows = [];
+  for (const [store, where] of [[crowded, `a stream of ${total.toLocaleString('en')} events in ${filterActors} actors`], [alone, 'a stream of that actor alone']]) {
+    const actor = (i) => (store === alone ? 'actor-0' : `actor-${(i * 7) % filterActors}`);
+    rows.push({
+      workload: `getEvents(actor, ${from}): the last ${tail} of ${filterEach.toLocaleString('en')}, in ${where}`,
+      store: AETHER,
+      value: await microsPerEvent(reads, tail, (i) => store.getEvents(actor(i), from)),
+      unit: 'µs/event',
+    });
+    rows.push({
+      workload: `getEvents(actor): all ${filterEach.toLocaleString('en')}, in ${where}`,
+      store: AETHER,
+      value: await microsPerEvent(reads, filterEach, (i) => store.getEvents(actor(i))),
+      unit: 'µs/event',
+    });
+    rows.push({
+      workload: `getLatestVersion, in ${where}`,
+      store: AETHER,
+      value: await microsPerEvent(reads, 1, async (i) => [await store.getLatestVersion(actor(i))]),
+      unit: 'µs/call',
+    });
+  }
+  await Promise.all([crowded.close(), alone.close()]);
   return rows;
 }
