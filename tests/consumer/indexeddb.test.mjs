@@ -451,6 +451,20 @@ describe('indexeddb: layout 2 (the sync ledger) over a layout 1 database', () =>
     await again.close();
   });
 
+  test('a synced database deleted by another tab comes back unsynced: saves are confirmed again', async () => {
+    const w = world();
+    const store = await open(w);
+    const ledger = EventStore[Symbol.for('aether-eventstore.internals')].backendOf(store);
+    await ledger.syncStart();
+    await store.saveEvent(event('a', 1));
+    assert.equal(await store.lastPosition(), 0);
+    await requested(w.indexedDB.deleteDatabase(w.name));
+    await store.saveEvent(event('a', 1));
+    assert.equal(await store.lastPosition(), 1);
+    assert.equal(await ledger.syncState(), null);
+    await store.close();
+  });
+
   test('another tab holding layout 1 open lets go on versionchange, as layout 1 does: the upgrade goes through', async () => {
     const w = world();
     const old = await layoutOneDatabase(w, { events });
