@@ -348,7 +348,7 @@ fn apply(store: &mut MemoryStore, model: &mut Model, operation: &Operation) {
         } => {
             let actor_id = ACTORS[*actor];
             let value = json!({ "actorId": actor_id, "version": version, "state": { "s": state } });
-            let result = store.save_snapshot(&value.to_string(), 0);
+            let result = store.save_snapshot(&value.to_string(), 0, 0);
             if *version >= 1 && *version <= model.latest(actor_id) {
                 result.unwrap();
                 let keep = model

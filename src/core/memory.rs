@@ -232,12 +232,20 @@ impl MemoryStore {
     }
 
     /// Validates and stores a snapshot given as JSON, returning the stored snapshot's JSON.
-    /// Its version may not be above the actor's latest version.
+    /// Its version may not be above the actor's latest version, nor above
+    /// `pending_latest` (the actor's latest version among events kept outside
+    /// this store, such as those a synced store has not yet had accepted).
     /// Only the highest version per actor is kept, as only it can be read back;
     /// a snapshot at the same version replaces the earlier one.
-    pub fn save_snapshot(&mut self, json: &str, now_ms: i64) -> Result<String, InvalidInput> {
+    pub fn save_snapshot(
+        &mut self,
+        json: &str,
+        now_ms: i64,
+        pending_latest: i64,
+    ) -> Result<String, InvalidInput> {
         let snapshot = ActorSnapshot::from_json(json, now_ms)?;
-        version::check_snapshot(snapshot.version, self.latest_version(&snapshot.actor_id))?;
+        let latest = self.latest_version(&snapshot.actor_id).max(pending_latest);
+        version::check_snapshot(snapshot.version, latest)?;
         let stored = snapshot.to_json();
         let superseded = self
             .snapshots
@@ -247,6 +255,18 @@ impl MemoryStore {
             self.snapshots.insert(snapshot.actor_id.clone(), snapshot);
         }
         Ok(stored)
+    }
+
+    /// Forgets the actor's snapshot if its version is `version` or above (it was
+    /// taken over events that no longer hold those versions).
+    pub fn drop_snapshot_from(&mut self, actor_id: &str, version: i64) {
+        if self
+            .snapshots
+            .get(actor_id)
+            .is_some_and(|latest| latest.version >= version)
+        {
+            self.snapshots.remove(actor_id);
+        }
     }
 
     /// The actor's highest-version snapshot as JSON, if any.
@@ -454,21 +474,41 @@ mod tests {
             format!(r#"{{"actorId":"a","version":{version},"state":{{"n":{n}}}}}"#)
         };
         assert!(store.latest_snapshot_json("a").is_none());
-        let ahead = store.save_snapshot(&snapshot(5, 1), 0).unwrap_err();
+        let ahead = store.save_snapshot(&snapshot(5, 1), 0, 0).unwrap_err();
         assert_eq!(ahead.field, "version", "no events yet");
         store.save_event(&event("a", 5), 0).unwrap();
-        assert!(store.save_snapshot(&snapshot(6, 1), 0).is_err());
+        assert!(store.save_snapshot(&snapshot(6, 1), 0, 0).is_err());
         assert!(store.latest_snapshot_json("a").is_none());
-        store.save_snapshot(&snapshot(5, 1), 0).unwrap();
-        store.save_snapshot(&snapshot(3, 2), 0).unwrap();
+        store.save_snapshot(&snapshot(5, 1), 0, 0).unwrap();
+        store.save_snapshot(&snapshot(3, 2), 0, 0).unwrap();
         assert!(store
             .latest_snapshot_json("a")
             .unwrap()
             .contains(r#""n":1"#));
-        store.save_snapshot(&snapshot(5, 3), 0).unwrap();
+        store.save_snapshot(&snapshot(5, 3), 0, 0).unwrap();
         assert!(store
             .latest_snapshot_json("a")
             .unwrap()
             .contains(r#""n":3"#));
+    }
+
+    #[test]
+    fn counts_pending_versions_for_snapshots_and_drops_the_ones_above_a_version() {
+        let mut store = MemoryStore::new();
+        let snapshot =
+            |version: i64| format!(r#"{{"actorId":"a","version":{version},"state":{{}}}}"#);
+        store.save_event(&event("a", 2), 0).unwrap();
+        assert!(
+            store.save_snapshot(&snapshot(4), 0, 3).is_err(),
+            "above the pending events too"
+        );
+        store.save_snapshot(&snapshot(3), 0, 3).unwrap();
+        store.drop_snapshot_from("a", 4);
+        assert!(
+            store.latest_snapshot_json("a").is_some(),
+            "below the version: kept"
+        );
+        store.drop_snapshot_from("a", 3);
+        assert!(store.latest_snapshot_json("a").is_none());
     }
 }

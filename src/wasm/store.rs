@@ -80,12 +80,24 @@ impl StoreCore {
         self.store.latest_version(actor_id) as f64
     }
 
-    /// Stores a snapshot given as JSON text; returns it as stored.
+    /// Stores a snapshot given as JSON text; returns it as stored. Its version
+    /// may not be above the actor's latest version, counting `pendingLatest`
+    /// (a synced store's pending events) when given.
     #[wasm_bindgen(js_name = saveSnapshot)]
-    pub fn save_snapshot(&mut self, json: &str) -> Result<String, JsValue> {
+    pub fn save_snapshot(
+        &mut self,
+        json: &str,
+        pending_latest: Option<f64>,
+    ) -> Result<String, JsValue> {
         self.store
-            .save_snapshot(json, now_ms())
+            .save_snapshot(json, now_ms(), pending_latest.unwrap_or(0.0) as i64)
             .map_err(|e| invalid_to_js(&e))
+    }
+
+    /// Forgets the actor's snapshot if its version is `version` or above.
+    #[wasm_bindgen(js_name = dropSnapshotFrom)]
+    pub fn drop_snapshot_from(&mut self, actor_id: &str, version: f64) {
+        self.store.drop_snapshot_from(actor_id, version as i64);
     }
 
     /// The actor's highest-version snapshot as JSON text, or `undefined`.
