@@ -1,7 +1,12 @@
-// The in-memory backend: the Rust core's StoreCore, which already holds the streams.
+// The in-memory backend: the Rust core's StoreCore, which already holds the
+// streams. Once synced (aether-eventstore/sync), saves are pending: held here
+// beside the core's confirmed events until the sync ledger's `syncCommit`
+// confirms, drops or renumbers them (see "The sync ledger" in event-store.js).
 
-import { StoreCore } from '#wasm';
-import { storageError } from './errors.js';
+import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry } from '#wasm';
+import { PendingChangedError, StorageError, storageError } from './errors.js';
+import { PendingEvents, jsonArray } from './pending-events.js';
+import { concatenate, unwrapEvents } from './records.js';
 
 /**
  * Runs a call into the core. The core refuses what memory cannot hold with
@@ -17,20 +22,87 @@ function guarded(call) {
   }
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let instances = 0;
+
+/** The JSON arrays `a` and `b` as one. */
+function joinArrays(a, b) {
+  if (a === '[]') return b;
+  if (b === '[]') return a;
+  return `${a.slice(0, -1)},${b.slice(1)}`;
+}
+
+/** Prepared events (see records.js) one by one, with each one's JSON. */
+function eachPrepared({ actorIds, versions, ids, utf8, ends }) {
+  return actorIds.map((actorId, i) => ({
+    actorId,
+    version: versions[i],
+    id: ids[i],
+    json: decoder.decode(utf8.subarray(i === 0 ? 0 : ends[i - 1] + 1, ends[i])),
+  }));
+}
+
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #instance = null;
+  /** @type {{ remotePosition: number, pending: PendingEvents, rejected: string[] } | null} set once synced */
+  #sync = null;
   /** Only this instance writes to this memory, so its notices are every commit, in order. */
   orderedNotices = true;
   /** Set by the feed while anyone listens. */
   onCommitted = null;
+  /** Set by the sync engine: called after the pending or rejected events changed. */
+  onPending = null;
+  /** No other instance shares this memory: a key of its own, for the sync engine's leader election. */
+  syncKey = `memory:${++instances}`;
 
   saveEvent(json) {
+    if (this.#sync) return this.#savePending(unwrapEvents(prepareEvent(json)), false);
     return this.#settled(guarded(() => this.#core.saveEvent(json)));
   }
 
   saveEvents(json) {
+    if (this.#sync) return this.#savePending(unwrapEvents(prepareEvents(json)), true);
     return this.#settled(guarded(() => this.#core.saveEvents(json)));
+  }
+
+  /** A synced store's save: admitted by the core's version rule over confirmed and pending events, and kept as pending. */
+  #savePending(prepared, batch) {
+    const { pending } = this.#sync;
+    const ledger = new VersionLedger();
+    try {
+      for (const actorId of new Set(prepared.actorIds)) ledger.observe(actorId, this.getLatestVersion(actorId));
+      ledger.admit(prepared.actorIds, prepared.versions);
+    } catch (conflict) {
+      const retried = this.#storedRetry(prepared, batch);
+      if (retried === undefined) throw conflict;
+      return { stored: retried, retried: true };
+    } finally {
+      ledger.free();
+    }
+    const events = eachPrepared(prepared);
+    for (const { actorId, version, id, json } of events) pending.add(actorId, version, id, json);
+    this.onPending?.();
+    const json = events.map((event) => event.json).join(',');
+    return { stored: batch ? `[${json}]` : json, retried: false };
+  }
+
+  /** The stored events that a refused save retries, as it resolves with them; `undefined` if it retries none. */
+  #storedRetry(prepared, batch) {
+    const { actorIds, versions, ids } = prepared;
+    const stored = actorIds.map((actorId, i) => {
+      const json = this.#sync.pending.find(actorId, versions[i])?.json ?? this.#confirmedAt(actorId, versions[i]);
+      return encoder.encode(json ?? '');
+    });
+    const { utf8, ends } = concatenate(stored);
+    return storedRetry(utf8, ends, actorIds, versions, ids, batch);
+  }
+
+  /** The JSON of the actor's confirmed event at `version`, if there is one. */
+  #confirmedAt(actorId, version) {
+    const [event] = JSON.parse(this.#core.getEvents(actorId, version));
+    return event?.version === version ? JSON.stringify(event) : undefined;
   }
 
   /** What a save resolves with; its events (the last ones of the global order) go to the listeners. */
@@ -43,8 +115,11 @@ export class MemoryBackend {
     return { stored, retried: count === 0 };
   }
 
+  /** The actor's confirmed events, then, once synced, its pending ones. */
   getEvents(actorId, fromVersion) {
-    return guarded(() => this.#core.getEvents(actorId, fromVersion));
+    const confirmed = guarded(() => this.#core.getEvents(actorId, fromVersion));
+    if (!this.#sync) return confirmed;
+    return joinArrays(confirmed, jsonArray(this.#sync.pending.ofActor(actorId, fromVersion)));
   }
 
   /** Memory holds only validated events, so there is never a record that cannot be decoded. */
@@ -53,11 +128,16 @@ export class MemoryBackend {
   }
 
   getLatestVersion(actorId) {
-    return this.#core.getLatestVersion(actorId);
+    const confirmed = this.#core.getLatestVersion(actorId);
+    return this.#sync ? Math.max(confirmed, this.#sync.pending.latestVersion(actorId)) : confirmed;
   }
 
   saveSnapshot(json) {
-    return guarded(() => this.#core.saveSnapshot(json));
+    if (!this.#sync) return guarded(() => this.#core.saveSnapshot(json));
+    // The core reads the actor from the snapshot; every pending actor's latest version is one lookup away.
+    const { actorId } = JSON.parse(json);
+    const pendingLatest = typeof actorId === 'string' ? this.#sync.pending.latestVersion(actorId) : 0;
+    return guarded(() => this.#core.saveSnapshot(json, pendingLatest));
   }
 
   getLatestSnapshot(actorId) {
@@ -70,6 +150,91 @@ export class MemoryBackend {
 
   lastPosition() {
     return this.#core.lastPosition();
+  }
+
+  // The sync ledger: see "The sync ledger" in event-store.js.
+
+  syncState() {
+    return this.#sync && { remotePosition: this.#sync.remotePosition };
+  }
+
+  syncStart() {
+    this.#sync ??= { remotePosition: 0, pending: new PendingEvents(), rejected: [] };
+    return this.syncState();
+  }
+
+  pendingEvents(actorId) {
+    const pending = this.#sync?.pending;
+    if (!pending) return '[]';
+    return jsonArray(actorId === undefined ? pending.all() : pending.ofActor(actorId));
+  }
+
+  rejectedEvents() {
+    return `[${this.#sync?.rejected.join(',') ?? ''}]`;
+  }
+
+  /**
+   * Applies a sync change all or nothing: every rule is checked before anything
+   * changes, and the only step that can fail afterwards (the core storing the
+   * confirmed events, which refuses as a whole) comes first.
+   */
+  syncCommit({ confirmed = '[]', dropped = [], pending: added = '[]', rejected = '[]', remotePosition }) {
+    const sync = this.#sync;
+    if (!sync) throw new StorageError('syncCommit on a store that is not synced');
+    const { pending } = sync;
+    const removed = new Set();
+    const lowestDropped = new Map();
+    for (const { actorId, version } of dropped) {
+      const event = pending.find(actorId, version);
+      if (!event || removed.has(event)) throw new PendingChangedError(`no pending event of "${actorId}" at version ${version} to drop`);
+      removed.add(event);
+      lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
+    }
+    const latest = new Map(); // confirmed latest versions, counting the events confirmed so far by this change
+    const confirmedLatest = (actorId) => latest.get(actorId) ?? this.#core.getLatestVersion(actorId);
+    const firstRemaining = (actorId) => pending.ofActor(actorId).find((event) => !removed.has(event));
+    const appended = [];
+    for (const event of eachPrepared(unwrapEvents(prepareEvents(confirmed)))) {
+      const { actorId, version, id } = event;
+      const match = pending.find(actorId, version);
+      if (match && !removed.has(match)) {
+        if (match.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
+        removed.add(match);
+        appended.push(match.json);
+      } else if (version <= confirmedLatest(actorId)) {
+        const stored = this.#confirmedAt(actorId, version);
+        if (stored === undefined || JSON.parse(stored).id !== id) {
+          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at or after version ${version}`);
+        }
+        continue;
+      } else {
+        const below = firstRemaining(actorId);
+        if (below && below.version < version) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
+        appended.push(event.json);
+      }
+      latest.set(actorId, version);
+    }
+    const newPending = eachPrepared(unwrapEvents(prepareEvents(added)));
+    const pendingLatest = new Map(); // each actor's latest pending version once the removals are done, then the new ones
+    const remainingLatest = (actorId) => pending.ofActor(actorId).findLast((event) => !removed.has(event))?.version ?? 0;
+    for (const { actorId, version } of newPending) {
+      if (!pendingLatest.has(actorId)) pendingLatest.set(actorId, remainingLatest(actorId));
+      const floor = Math.max(confirmedLatest(actorId), pendingLatest.get(actorId));
+      if (version <= floor) throw new PendingChangedError(`a new pending event of "${actorId}" at version ${version} is not above version ${floor}`);
+      pendingLatest.set(actorId, version);
+    }
+    const rejections = JSON.parse(rejected).map((entry) => JSON.stringify(entry));
+    if (appended.length > 0) guarded(() => this.#core.saveEvents(`[${appended.join(',')}]`));
+    for (const event of removed) pending.remove(event);
+    for (const [actorId, version] of lowestDropped) this.#core.dropSnapshotFrom(actorId, version);
+    for (const { actorId, version, id, json } of newPending) pending.add(actorId, version, id, json);
+    sync.rejected.push(...rejections);
+    if (remotePosition !== undefined) sync.remotePosition = remotePosition;
+    if (appended.length > 0 && this.onCommitted) {
+      const last = this.#core.lastPosition();
+      this.onCommitted(this.#core.readAll(last - appended.length, appended.length));
+    }
+    if (removed.size > 0 || newPending.length > 0 || rejections.length > 0) this.onPending?.();
   }
 
   /** The core's store, made on first use: a browser may still be loading the module when the store is constructed. */
