@@ -109,6 +109,13 @@ for (const [format, file] of [['esm', 'jetstream.mjs'], ['cjs', 'jetstream.cjs']
   });
 }
 
+// aether-eventstore/sync: the same way, with no peers of its own.
+const sync = { ...common, external: ['aether-eventstore'], entryPoints: [join(template, 'src', 'sync-entry.js')] };
+await esbuild.build({ ...sync, ...browserOnly, outfile: join(out, 'sync.js'), format: 'esm', platform: 'neutral' });
+for (const [format, file] of [['esm', 'sync.mjs'], ['cjs', 'sync.cjs']]) {
+  await esbuild.build({ ...sync, outfile: join(out, file), format, platform: 'node' });
+}
+
 // index.mjs: the CommonJS build's exports as ES module exports, so that
 // `import` and `require` in one Node.js process share one instance.
 const names = Object.keys(createRequire(import.meta.url)(join(out, 'index.cjs'))).sort();
@@ -119,9 +126,11 @@ writeFileSync(
     `export const {\n${names.map((name) => `  ${name},\n`).join('')}} = api;\n`,
 );
 
-for (const file of ['package.json', 'index.d.ts', 'jetstream.d.ts']) copyFileSync(join(template, file), join(out, file));
-copyFileSync(join(template, 'index.d.ts'), join(out, 'index.d.cts'));
-copyFileSync(join(template, 'jetstream.d.ts'), join(out, 'jetstream.d.cts'));
+for (const name of ['index', 'jetstream', 'sync']) {
+  copyFileSync(join(template, `${name}.d.ts`), join(out, `${name}.d.ts`));
+  copyFileSync(join(template, `${name}.d.ts`), join(out, `${name}.d.cts`));
+}
+copyFileSync(join(template, 'package.json'), join(out, 'package.json'));
 copyFileSync(join(template, 'README.md'), join(out, 'README.md')); // for users; the repository's README is for contributors
 copyFileSync(at('LICENSE'), join(out, 'LICENSE'));
 console.log(`built ${out}`);

@@ -33,8 +33,9 @@ export { EventTypeEventStored };
 
 const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
 
-/** The backend of a store (set in the class's static block, where its private field is in reach). */
+/** The backend of a store, and the hold on its saves (set in the class's static block, where its private fields are in reach). */
 let backendOf;
+let holdSaves;
 
 /** How `openDirectory` opens a directory: set by the Node.js entry (entry-node.js); browsers have none. */
 let openDirectoryBackend = null;
@@ -50,8 +51,11 @@ export function registerDirectoryBackend(open) {
  */
 const internals = Object.freeze({
   storeOver: (backend) => new EventStore(CONSTRUCT_WITH_BACKEND, backend),
-  /** The backend of an EventStore (aether-eventstore/sync drives a local store's sync ledger), `undefined` for anything else. */
+  /** The backend of an open EventStore (aether-eventstore/sync drives a local store's sync ledger), `undefined` for anything else. */
   backendOf: (store) => backendOf(store),
+  /** Makes the store's saves wait until `promise` settles (a sync marking the store synced, so that no save slips through unsynced). */
+  holdSaves: (store, promise) => holdSaves(store, promise),
+  encodeEvents,
   wasmPending,
   storageError,
   records,
@@ -88,8 +92,21 @@ export class EventStore {
   #feed;
   #closed = false;
 
+  /** @type {Promise<void> | null} what saves wait for first (see `holdSaves`) */
+  #held = null;
+
   static {
     backendOf = (store) => (store instanceof EventStore && !store.#closed ? store.#backend : undefined);
+    holdSaves = (store, promise) => {
+      const held = promise.then(
+        () => {},
+        () => {},
+      );
+      store.#held = held;
+      held.then(() => {
+        if (store.#held === held) store.#held = null;
+      });
+    };
   }
 
   /** An in-memory store. It takes no arguments: persistent stores are opened with `EventStore.openIndexedDb` and friends. */
@@ -134,6 +151,7 @@ export class EventStore {
 
   /** Stores one event if its version is above the actor's latest; resolves with the stored event. */
   async saveEvent(event) {
+    if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
     return JSON.parse((await backend.saveEvent(encodeEvent(event))).stored);
@@ -141,6 +159,7 @@ export class EventStore {
 
   /** Stores every event or none; resolves with the stored events. */
   async saveEvents(events) {
+    if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
     const json = encodeEvents(events);
@@ -172,6 +191,7 @@ export class EventStore {
 
   /** Stores a snapshot; one at the same version is replaced. */
   async saveSnapshot(snapshot) {
+    if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
     return JSON.parse(await backend.saveSnapshot(encodeSnapshot(snapshot)));
@@ -256,6 +276,7 @@ export class EventStore {
    * Events already stored are skipped. Resolves with the counts.
    */
   async importEvents(source) {
+    if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
     const saves = {
