@@ -17,6 +17,29 @@
 // listens, a backend calls `onCommitted(recorded)` for every commit (see feed.js
 // and `orderedNotices`), never for a retry; `watch()`, if it has one, starts
 // hearing other clients' commits and resolves once it does.
+//
+// The sync ledger: a local backend that can be synced (memory, IndexedDB,
+// directory) keeps, beside its confirmed events, pending ones (saved here, not
+// yet accepted by the remote; no position), rejected ones and the remote
+// position, for aether-eventstore/sync:
+//   syncState() -> { remotePosition } | null (never synced)
+//   syncStart() -> { remotePosition }: marks the store synced, durably; from then
+//     on its saves (every instance's, on a shared database) are pending: the
+//     version rule and retries count confirmed and pending events, reads show an
+//     actor's confirmed then pending events, readAll and notices confirmed only
+//   pendingEvents(actorId?) -> jsonArray, in local order
+//   rejectedEvents() -> jsonArray of { event, reason }
+//   syncCommit({ confirmed, dropped, pending, rejected, remotePosition }), all or
+//     nothing: drops the `dropped` pending events (and the actor's snapshots from
+//     the lowest of them), makes each `confirmed` event confirmed (a pending one
+//     moves; one confirmed already is skipped; another is appended), appends the
+//     new `pending` and `rejected` ones, stores `remotePosition`. Throws
+//     PendingChangedError when the pending events are not what the change was
+//     prepared from (another instance saved meanwhile), StorageError when the
+//     local confirmed events diverged from the remote's.
+//   onPending: called after the pending or rejected events changed (here or, on
+//     a shared database, in another instance); syncKey: the database's name for
+//     electing one syncer.
 
 import * as core from '#wasm';
 import { StorageError, ValidationError, storageError } from './errors.js';

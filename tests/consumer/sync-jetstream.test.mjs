@@ -156,7 +156,7 @@ describe('sync over JetStream: a device killed mid-push', () => {
     for (const id of acknowledged) assert.ok(ids.includes(id), `acknowledged ${id} reached the server`);
     assert.deepEqual(byActor(await confirmedOf(local)), byActor(onServer), 'the device equals the server');
     assert.deepEqual(await sync.rejected(), [], 'nothing refused: no one else writes');
-    t.diagnostic(`${kills} kills; ${acknowledged.size} saves acknowledged; ${onServer.length} events on the server`);
+    t.diagnostic(`${kills} kills; ${acknowledged.size} events acknowledged; ${onServer.length} on the server`);
     await sync.stop();
     await local.close();
   });

@@ -16,6 +16,7 @@ import {
   type NewEvent,
   type ReadableStreamLike,
 } from 'aether-eventstore';
+import { startSync, type ConflictDecision, type Rejection, type Sync, type SyncStatus } from 'aether-eventstore/sync';
 
 // @ts-expect-error this project really has no DOM library
 export type NoDom = IDBFactory;
@@ -77,4 +78,32 @@ export async function inNode(directory: string): Promise<number> {
   await Promise.all([store.close(), strict.close()]);
   void [correlation, results];
   return version + (await store.lastPosition());
+}
+
+type ItemAdded = Event<'ItemAdded', { item: string }>;
+
+/** aether-eventstore/sync type-checks without the DOM library too. */
+export async function synced(local: EventStore, remote: EventStore): Promise<number> {
+  const sync: Sync<ItemAdded> = startSync<ItemAdded>(local, async () => remote, {
+    onConflict: ({ actorId, pending, remote: won }): ConflictDecision =>
+      pending.length > 3 ? 'discard' : [{ eventType: 'ItemAdded', actorId, version: won[won.length - 1].version + 1, data: { item: pending[0].data.item } }],
+    filter: (actorId) => actorId.startsWith('list-'),
+  });
+  const status: SyncStatus = sync.status;
+  const stop: () => void = sync.onStatus((next: SyncStatus) => next === 'online');
+  stop();
+  sync.onChange(() => undefined)();
+  const pending: ItemAdded[] = await sync.pendingEvents('list-1');
+  const rejections: Rejection<ItemAdded>[] = await sync.rejections();
+  const reason: string = rejections[0].reason;
+  await sync.flushed();
+  await sync.stop();
+  startSync(local, remote);
+  // @ts-expect-error onConflict answers 'rebase', 'discard' or events
+  startSync(local, remote, { onConflict: () => 'merge' });
+  // @ts-expect-error the remote is a store or a function resolving to one
+  startSync(local, 'nats://127.0.0.1:4222');
+  // @ts-expect-error status is one of four
+  const wrong: SyncStatus = 'syncing';
+  return pending.length + reason.length + (status === 'offline' ? 1 : 0) + wrong.length;
 }

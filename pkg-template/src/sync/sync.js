@@ -72,6 +72,13 @@ export class Sync {
   /** Calls waiting for the end of the next round. */
   #roundWaiters = [];
   #remote = null;
+  /** The back-off before the next round, after rounds that failed. */
+  #backoff = 0;
+  /** The browser's `online` event: the network is back, so try now. */
+  #online = () => {
+    this.#backoff = 0;
+    this.#wake();
+  };
   /** Whether this instance is the one syncing the database. */
   #leading = false;
   /** Questions this instance asked the syncing one, by id. */
@@ -101,6 +108,7 @@ export class Sync {
         this.#setStatus('stopped');
       });
     this.#channel?.postMessage({ ask: true });
+    globalThis.addEventListener?.('online', this.#online);
   }
 
   /**
@@ -169,6 +177,7 @@ export class Sync {
       this.#wake();
     }
     await this.#running;
+    globalThis.removeEventListener?.('online', this.#online);
     if (this.status !== 'stopped') this.#setStatus('stopped');
     this.#channel?.close();
     this.#ledger.onPending = null;
@@ -181,7 +190,6 @@ export class Sync {
 
   /** The leader's part: rounds whenever something may have changed, and back-off while they fail. */
   async #lead() {
-    let backoff = 0;
     let unsubscribe;
     this.#leading = true;
     try {
@@ -197,7 +205,7 @@ export class Sync {
             checkEvents: (json) => core.prepareEvents(json).free(),
           });
           await this.#unlessStopped(syncer.round());
-          backoff = 0;
+          this.#backoff = 0;
           this.lastError = null;
           this.#setStatus('online');
           this.#roundDone();
@@ -209,8 +217,8 @@ export class Sync {
           if (error?.name !== 'StorageError') reportError('aether-eventstore: a sync round failed; trying again', error);
           this.#setStatus('offline');
           this.#roundDone();
-          backoff = Math.min(LAST_BACKOFF_MS, Math.max(FIRST_BACKOFF_MS, backoff * 2));
-          await this.#wait(backoff * (0.75 + Math.random() / 2));
+          this.#backoff = Math.min(LAST_BACKOFF_MS, Math.max(FIRST_BACKOFF_MS, this.#backoff * 2));
+          await this.#wait(this.#backoff * (0.75 + Math.random() / 2));
         }
       }
     } finally {
