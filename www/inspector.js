@@ -28,13 +28,16 @@ function field(label, value, full = value) {
   return element('span', { className: 'field', title: `${label}: ${full}` }, element('b', { textContent: label }), ` ${value}`);
 }
 
-/** `group`: the size of the event's command on this page, the event's index in it, and the command's colour. */
-function eventCard(event, group) {
+/**
+ * `group`: the size of the event's command on this page, the event's index in it, and the command's colour.
+ * `pending`: saved on this device, not yet accepted by the server.
+ */
+function eventCard(event, group, pending) {
   const correlation = event.metadata?.correlationId ?? '';
   const grouped = group.size > 1;
   const card = element(
     'article',
-    { className: grouped ? 'event grouped' : 'event', id: `event-${event.id}` },
+    { className: ['event', grouped && 'grouped', pending && 'pending'].filter(Boolean).join(' '), id: `event-${event.id}` },
     element(
       'header',
       {},
@@ -46,6 +49,13 @@ function eventCard(event, group) {
           textContent: `${event.metadata?.command ?? 'command'} · ${group.index + 1} of ${group.size}`,
           title: `one command, saved as one atomic batch: ${group.size} events sharing correlationId ${correlation}`,
         }),
+      pending && element('span', { className: 'tag pending', textContent: 'pending', title: 'saved on this device, not yet accepted by the server' }),
+      event.metadata?.redecided &&
+        element('span', {
+          className: 'tag redecided',
+          textContent: 'decided again',
+          title: 'made by deciding a command again after a conflict with another device (see Conflicts)',
+        }),
       element('time', { dateTime: event.timestamp, textContent: new Date(event.timestamp).toLocaleTimeString() }),
     ),
     element('code', { className: 'data', textContent: JSON.stringify(event.data) }),
@@ -56,6 +66,7 @@ function eventCard(event, group) {
       field('correlation', short(correlation), correlation),
       field('causation', short(event.metadata?.causationId), event.metadata?.causationId),
       field('by', event.metadata?.userId),
+      field('device', event.metadata?.device),
     ),
   );
   card.dataset.correlation = correlation;
@@ -114,10 +125,10 @@ function drawCausation(timeline) {
 /**
  * Renders a page of the timeline into `timeline`, newest first: `replay` is
  * getEventsWithErrors from version `from` on, `latest` the actor's latest version,
- * `snapshot` its latest snapshot. When older events exist, a "show older" button
- * calls `onOlder`.
+ * `snapshot` its latest snapshot, `pendingIds` the ids of this device's pending
+ * events. When older events exist, a "show older" button calls `onOlder`.
  */
-export function renderTimeline(timeline, { replay, snapshot, from, latest, onOlder }) {
+export function renderTimeline(timeline, { replay, snapshot, from, latest, pendingIds = new Set(), onOlder }) {
   // The events of one command share a correlationId: count them, and give each
   // command of several events a colour, unlike the command of several events before it.
   const groups = new Map();
@@ -136,7 +147,7 @@ export function renderTimeline(timeline, { replay, snapshot, from, latest, onOld
     const index = seen.get(id) ?? 0;
     seen.set(id, index + 1);
     const group = id ? groups.get(id) : { size: 1 };
-    return { version: event.version, node: eventCard(event, { ...group, index }) };
+    return { version: event.version, node: eventCard(event, { ...group, index }, pendingIds.has(event.id)) };
   });
   cards.reverse();
   // Records that cannot be decoded carry no readable version: they are listed first.
@@ -163,11 +174,74 @@ export function renderTimeline(timeline, { replay, snapshot, from, latest, onOld
     nodes.push(older);
   }
   const count = replay.events.length + replay.errors.length;
+  const waiting = replay.events.filter((event) => pendingIds.has(event.id)).length;
   const status = element('p', {
     id: 'timeline-status',
     className: 'muted page',
-    textContent: from > 1 ? `Newest first: v${latest} down to v${from} (${count} records shown).` : `Newest first: all ${count} records.`,
+    textContent:
+      (from > 1 ? `Newest first: v${latest} down to v${from} (${count} records shown).` : `Newest first: all ${count} records.`) +
+      (waiting > 0 ? ` ${waiting} pending: not yet accepted by the server.` : ''),
   });
   timeline.replaceChildren(...(latest > 0 ? [status] : []), ...nodes);
   drawCausation(timeline);
+}
+
+/** How a command reads in the conflicts list: "tick “milk”", "add “tea”, “honey”". */
+function describe(events, names) {
+  const command = events[0].metadata?.command || events[0].eventType;
+  const items = events.map((event) => `“${event.data?.name ?? names.get(event.data?.itemId) ?? event.data?.itemId ?? '?'}”`);
+  const verb = { add: 'add', check: events[0].eventType === 'ItemUnchecked' ? 'untick' : 'tick', remove: 'remove', 'clear ticked': 'clear ticked' }[command];
+  return `${verb ?? command} ${items.join(', ')}`;
+}
+
+/**
+ * Renders the list's conflicts into `container`: each command of this device
+ * whose events another device's events displaced while it was offline (the
+ * sync's `rejections`, oldest first), what took their versions, and what
+ * deciding it again made (`events`: the actor's events now; `notes`: what
+ * deciding said, by command id). Empty when there were none.
+ */
+export function renderConflicts(container, { rejections, events, notes }) {
+  if (rejections.length === 0) {
+    container.replaceChildren();
+    return;
+  }
+  const names = new Map(
+    [...events, ...rejections.map(({ event }) => event)].filter((event) => event.eventType === 'ItemAdded').map((event) => [event.data.itemId, event.data.name]),
+  );
+  const rejectedIds = new Set(rejections.map(({ event }) => event.id));
+  const commands = new Map();
+  for (const rejection of rejections) {
+    const id = rejection.event.metadata?.correlationId || rejection.event.id;
+    if (!commands.has(id)) commands.set(id, []);
+    commands.get(id).push(rejection);
+  }
+  const cards = [...commands].map(([id, lost]) => {
+    const versions = lost.map(({ event }) => event.version);
+    const took = events.filter((event) => versions.includes(event.version) && !rejectedIds.has(event.id));
+    const made = events.filter((event) => event.metadata?.correlationId === id && !rejectedIds.has(event.id));
+    const outcome = made.length > 0 ? `now ${made.map((event) => `v${event.version} ${event.eventType}`).join(', ')}` : 'nothing left to do';
+    const note = notes[id] ? ` ${notes[id]}` : '';
+    return element(
+      'article',
+      { className: 'conflict-card', title: lost.map(({ event, reason }) => `v${event.version} ${event.eventType}: ${reason}`).join('\n') },
+      element('p', {}, element('b', { textContent: describe(lost.map(({ event }) => event), names) }), ` by ${lost[0].event.metadata?.device ?? 'this device'}, made offline at v${versions.join(', v')}`),
+      element('p', {
+        className: 'muted',
+        textContent:
+          took.length > 0
+            ? `Another device got there first: ${took.map((event) => `v${event.version} ${event.eventType}${event.metadata?.device ? ` (${event.metadata.device})` : ''}`).join(', ')}.`
+            : 'Another device got there first.',
+      }),
+      element('p', { className: 'outcome', textContent: `Decided again on the new list: ${outcome}.${note}` }),
+    );
+  });
+  container.replaceChildren(
+    element('h3', { textContent: `Conflicts (${commands.size})` }),
+    element('p', {
+      className: 'muted',
+      textContent: 'Commands of this device whose events lost their versions to another device’s; the events they had are kept in the sync’s rejected().',
+    }),
+    ...cards.reverse(),
+  );
 }

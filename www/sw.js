@@ -1,8 +1,8 @@
-// The service worker: keeps the app shell and the wasm in a cache so that the
-// app starts offline. Online, requests go to the network and refresh the cache;
+// The service worker: keeps the app shell, the wasm and the sync's modules in a
+// cache so that the app starts offline. Online, requests go to the network and refresh the cache;
 // offline, the cache answers.
 
-const CACHE = 'aether-demo-v2';
+const CACHE = 'aether-demo-v3';
 const SHELL = [
   './',
   './index.html',
@@ -10,9 +10,13 @@ const SHELL = [
   './app.js',
   './list.js',
   './inspector.js',
+  './demo-config.json',
   './pkg/index.js',
+  './pkg/sync.js',
+  './pkg/jetstream.js',
   './pkg/aether_eventstore_bg.wasm',
 ];
+// The NATS client under /vendor/ is kept when first fetched (its chunks have hashed names).
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
