@@ -228,19 +228,21 @@ export function renderConflicts(container, { rejections, events, notes }) {
       element('p', {}, element('b', { textContent: describe(lost.map(({ event }) => event), names) }), ` by ${lost[0].event.metadata?.device ?? 'this device'}, made offline at v${versions.join(', v')}`),
       element('p', {
         className: 'muted',
-        textContent:
-          took.length > 0
+        textContent: !lost[0].reason.startsWith('conflict')
+          ? `Not sent again: ${lost[0].reason}.` // the server refused it for good (too large, not permitted)
+          : took.length > 0
             ? `Another device got there first: ${took.map((event) => `v${event.version} ${event.eventType}${event.metadata?.device ? ` (${event.metadata.device})` : ''}`).join(', ')}.`
             : 'Another device got there first.',
       }),
-      element('p', { className: 'outcome', textContent: `Decided again on the new list: ${outcome}.${note}` }),
+      lost[0].reason.startsWith('conflict') && element('p', { className: 'outcome', textContent: `Decided again on the new list: ${outcome}.${note}` }),
     );
   });
   container.replaceChildren(
     element('h3', { textContent: `Conflicts (${commands.size})` }),
     element('p', {
       className: 'muted',
-      textContent: 'Commands of this device whose events lost their versions to another device’s; the events they had are kept in the sync’s rejected().',
+      textContent:
+        'Commands of this device whose events lost their versions to another device’s (or that the server refused); the events they had are kept in the sync’s rejected().',
     }),
     ...cards.reverse(),
   );
