@@ -48,7 +48,9 @@ const store = await EventStore.openIndexedDb(DATABASE);
 const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`aether-demo:${DATABASE}`) : null;
 if (demo.sync && indexedDB.databases) {
   for (const { name } of await indexedDB.databases()) {
-    if (name?.startsWith(SYNCED_PREFIX) && name !== DATABASE) indexedDB.deleteDatabase(name);
+    if (!name?.startsWith(SYNCED_PREFIX) || name === DATABASE) continue;
+    indexedDB.deleteDatabase(name);
+    localStorage.removeItem(`aether-demo-conflicts:${name}`); // its conflict notes (see keepNote)
   }
 }
 let listId = new URL(location.href).searchParams.get('list') ?? 'groceries';
