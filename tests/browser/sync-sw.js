@@ -26,7 +26,7 @@ async function handle({ command, database, servers, names }) {
   }
   if (command === 'flushed') {
     await sync.flushed();
-    return { status: sync.status, pending: await sync.pendingEvents(), connects };
+    return { pending: await sync.pendingEvents(), connects };
   }
   throw new Error(`unknown command ${command}`);
 }
