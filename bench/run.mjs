@@ -12,6 +12,7 @@ import { runBrowserBench } from './browser.mjs';
 import { runJetStreamBench } from './jetstream.mjs';
 import { runDirectoryBench } from './directory.mjs';
 import { runGlobalOrderBench } from './global-order.mjs';
+import { runSyncBench } from './sync.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tiny = process.argv.includes('--tiny');
@@ -23,6 +24,7 @@ const plan = tiny
       jetstream: { sequential: 20, concurrent: 50, readActors: 2, readEach: 50 },
       globalOrder: { actors: 20, perActor: 10 },
       directory: { sequential: 20, concurrent: 100, opens: [2000], stream: 200, repeat: 1 },
+      sync: { latencySaves: 20, pushEvents: 200, pushActors: [10, 1] },
     }
   : {
       memory: { sizes: [10_000, 100_000, 1_000_000], readSize: 100_000, batchEvents: 100_000, latestCalls: 100_000 },
@@ -30,6 +32,7 @@ const plan = tiny
       jetstream: { sequential: 2000, concurrent: 2000, readActors: 10, readEach: 1000 },
       globalOrder: { actors: 1000, perActor: 100 },
       directory: { sequential: 1000, concurrent: 1000, opens: [100_000, 1_000_000], stream: 10_000, repeat: 3 },
+      sync: { latencySaves: 1000, pushEvents: 10_000, pushActors: [100, 1] },
     };
 
 const AETHER = 'aether-eventstore';
@@ -62,6 +65,9 @@ printTable(natsRows);
 console.log();
 const directoryRows = await runDirectoryBench(plan.directory);
 printTable(directoryRows);
+console.log();
+const syncRows = await runSyncBench(plan.sync);
+printTable(syncRows);
 console.log();
 const orderRows = [...(await runGlobalOrderBench(plan.globalOrder)), ...browser.filter((row) => row.unit === 'µs/event')];
 printTable(orderRows);
