@@ -59,6 +59,7 @@ const CONSTRUCT_WITH_BACKEND = Symbol('construct with backend');
 /** The backend of a store, and the hold on its saves (set in the class's static block, where its private fields are in reach). */
 let backendOf;
 let holdSaves;
+let onClose;
 
 /** How `openDirectory` opens a directory: set by the Node.js entry (entry-node.js); browsers have none. */
 let openDirectoryBackend = null;
@@ -78,6 +79,8 @@ const internals = Object.freeze({
   backendOf: (store) => backendOf(store),
   /** Makes the store's saves wait until `promise` settles (a sync marking the store synced, so that no save slips through unsynced). */
   holdSaves: (store, promise) => holdSaves(store, promise),
+  /** Calls `callback` when the store is closed (a sync ends with its local store). */
+  onClose: (store, callback) => onClose(store, callback),
   encodeEvents,
   wasmPending,
   storageError,
@@ -117,6 +120,8 @@ export class EventStore {
 
   /** @type {Promise<void> | null} what saves wait for first (see `holdSaves`) */
   #held = null;
+  /** @type {Set<() => void>} called by `close()` */
+  #closeCallbacks = new Set();
 
   static {
     backendOf = (store) => (store instanceof EventStore && !store.#closed ? store.#backend : undefined);
@@ -130,6 +135,7 @@ export class EventStore {
         if (store.#held === held) store.#held = null;
       });
     };
+    onClose = (store, callback) => store.#closeCallbacks.add(callback);
   }
 
   /** An in-memory store. It takes no arguments: persistent stores are opened with `EventStore.openIndexedDb` and friends. */
@@ -313,6 +319,7 @@ export class EventStore {
   async close() {
     if (this.#closed) return;
     this.#closed = true;
+    for (const callback of this.#closeCallbacks) callback();
     this.#feed.clear();
     await this.#backend.close();
   }

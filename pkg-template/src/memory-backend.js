@@ -191,6 +191,15 @@ export class MemoryBackend {
       lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
     }
     const latest = new Map(); // confirmed latest versions, counting the events confirmed so far by this change
+    const stored = new Map(); // per actor, the ids of its confirmed events from the lowest version looked up: read once, not per event
+    const storedId = (actorId, version) => {
+      let known = stored.get(actorId);
+      if (!known || known.from > version) {
+        known = { from: version, ids: new Map(JSON.parse(this.#core.getEvents(actorId, version)).map((event) => [event.version, event.id])) };
+        stored.set(actorId, known);
+      }
+      return known.ids.get(version);
+    };
     const confirmedLatest = (actorId) => latest.get(actorId) ?? this.#core.getLatestVersion(actorId);
     const firstRemaining = (actorId) => pending.ofActor(actorId).find((event) => !removed.has(event));
     const appended = [];
@@ -202,8 +211,7 @@ export class MemoryBackend {
         removed.add(match);
         appended.push(match.json);
       } else if (version <= confirmedLatest(actorId)) {
-        const stored = this.#confirmedAt(actorId, version);
-        if (stored === undefined || JSON.parse(stored).id !== id) {
+        if (storedId(actorId, version) !== id) {
           throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at or after version ${version}`);
         }
         continue;

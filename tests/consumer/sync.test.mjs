@@ -270,6 +270,23 @@ describe('sync: what it refuses, filters, stopping', () => {
     await again.stop();
   });
 
+  test('closing the local store ends its sync quietly', async () => {
+    const local = new EventStore();
+    const sync = startSync(local, switchedRemote().connect);
+    await sync.flushed();
+    const reported = [];
+    const original = console.error;
+    console.error = (...args) => reported.push(args);
+    try {
+      await local.close();
+      await new Promise((resolve) => sync.onStatus((status) => status === 'stopped' && resolve()));
+      await sync.stop();
+    } finally {
+      console.error = original;
+    }
+    assert.deepEqual(reported, []);
+  });
+
   test('two syncs of one store: one syncs at a time, the other takes over when it stops', async () => {
     const remote = switchedRemote();
     const local = new EventStore();

@@ -10,13 +10,16 @@ import { whileLeader } from './leader.js';
 import { Syncer } from './syncer.js';
 import { reportError } from '../report.js';
 
-const { backendOf, core, encodeEvents, holdSaves } = EventStore[Symbol.for('aether-eventstore.internals')];
+const { backendOf, core, encodeEvents, holdSaves, onClose } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How long the syncer waits, with nothing to wake it, before looking again. */
 const IDLE_MS = 5000;
 /** Back-off after a failed round: from the first to the last, doubling. */
 const FIRST_BACKOFF_MS = 250;
 const LAST_BACKOFF_MS = 10_000;
+
+/** How long stopping waits for the remote store it opened to close. */
+const CLOSE_WAIT_MS = 2000;
 
 const STATUSES = ['connecting', 'online', 'offline', 'stopped'];
 
@@ -74,6 +77,11 @@ export class Sync {
   #remote = null;
   /** The back-off before the next round, after rounds that failed. */
   #backoff = 0;
+  /** The ledger's notice that the pending or rejected events changed. */
+  #pendingChanged = () => {
+    this.#wake();
+    for (const listener of this.#changeListeners) this.#call(listener);
+  };
   /** The browser's `online` event: the network is back, so try now. */
   #online = () => {
     this.#backoff = 0;
@@ -91,10 +99,12 @@ export class Sync {
     this.#options = options;
     this.#ready = this.#markSynced();
     holdSaves(local, this.#ready);
-    this.#ledger.onPending = () => {
+    onClose(local, () => {
+      // The app closed the local store: the sync ends with it.
+      this.#stopper.abort();
       this.#wake();
-      for (const listener of this.#changeListeners) this.#call(listener);
-    };
+    });
+    this.#ledger.onPending = this.#pendingChanged;
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(`aether-eventstore-sync:${this.#ledger.syncKey}`);
       this.#channel.unref?.();
@@ -102,6 +112,7 @@ export class Sync {
     }
     this.#running = this.#ready
       .then(() => whileLeader(this.#ledger.syncKey, () => this.#lead(), this.#stopper.signal))
+      .then(() => this.#setStatus('stopped'))
       .catch((error) => {
         this.lastError = error;
         reportError('aether-eventstore: sync stopped', error);
@@ -180,7 +191,7 @@ export class Sync {
     globalThis.removeEventListener?.('online', this.#online);
     if (this.status !== 'stopped') this.#setStatus('stopped');
     this.#channel?.close();
-    this.#ledger.onPending = null;
+    if (this.#ledger.onPending === this.#pendingChanged) this.#ledger.onPending = null;
     for (const resolve of this.#roundWaiters.splice(0)) resolve();
   }
 
@@ -212,7 +223,6 @@ export class Sync {
           await this.#wait(IDLE_MS);
         } catch (error) {
           if (this.#stopped) break;
-          if (backendOf(this.#local) === undefined) throw new StorageError('the local store was closed', { cause: error });
           this.lastError = error;
           if (error?.name !== 'StorageError') reportError('aether-eventstore: a sync round failed; trying again', error);
           this.#setStatus('offline');
@@ -223,9 +233,16 @@ export class Sync {
       }
     } finally {
       unsubscribe?.();
-      if (this.#remote && this.#remote !== this.#remoteSource) await this.#remote.close().catch(() => {});
+      if (this.#remote && this.#remote !== this.#remoteSource) {
+        // A connection that the network holds (a socket neither open nor closed) is not waited for long.
+        let timer;
+        const closed = this.#remote.close().catch(() => {});
+        await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
       this.#remote = null;
       this.#leading = false;
+      if (this.#stopped) this.#setStatus('stopped');
     }
   }
 
@@ -248,6 +265,9 @@ export class Sync {
         } catch (error) {
           if (error?.name !== 'StorageError') throw error;
         }
+      } else if (this.#leading) {
+        await this.#nextRound(); // connecting: the round after it can tell
+        continue;
       } else if (this.#channel) {
         const position = await this.#askLeader(backoff);
         if (position !== undefined) return position;
