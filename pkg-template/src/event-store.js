@@ -4,7 +4,9 @@
 // retries are the Rust core's, whatever the backend.
 //
 // A backend takes and returns JSON text, with read arguments already checked:
-//   saveEvent(json) -> { stored: json, retried }
+//   saveEvent(json, copy) -> { stored: json, retried }, or { event, retried }
+//     (the stored event as an object of its own, built from `copy`, see
+//     encodeEventCopy; a backend may ignore `copy`)
 //   saveEvents(jsonArray) -> { stored: jsonArray, retried }
 //   getEvents(actorId, fromVersion) -> jsonArray
 //   getEventsWithErrors(actorId, fromVersion) -> { events: jsonArray, errors }
@@ -47,7 +49,7 @@ import { EventTypeEventStored, Feed } from './feed.js';
 import { importLines } from './import-events.js';
 import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
-import { encodeEvent, encodeEvents, encodeSnapshot } from './json.js';
+import { encodeEventCopy, encodeEvents, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
 import { reportError } from './report.js';
 import { wasmPending } from './wasm-loading.js';
@@ -183,7 +185,11 @@ export class EventStore {
     if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
-    return JSON.parse((await backend.saveEvent(encodeEvent(event))).stored);
+    const { json, copy } = encodeEventCopy(event);
+    // A backend may answer at once (memory), sparing a turn of the event loop's microtasks.
+    const pending = backend.saveEvent(json, copy);
+    const saved = pending instanceof Promise ? await pending : pending;
+    return saved.event ?? JSON.parse(saved.stored);
   }
 
   /** Stores every event or none; resolves with the stored events. */

@@ -3,7 +3,9 @@
 // faithfully, naming its path. The core then checks the fields' rules.
 //
 // Each property is read exactly once, so a getter or proxy cannot show one value
-// to the check and another to the encoding.
+// to the check and another to the encoding. The same pass makes a copy of what
+// it encodes (what `JSON.parse` of the encoding would give), so that a store
+// can hand back the stored event without parsing it again.
 
 import { ValidationError } from './errors.js';
 
@@ -16,6 +18,13 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 /** Strings that JSON holds as they are: no quote, backslash, control character or surrogate. */
 const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The copy of the value encoded last: each encode function below sets it
+ * before returning, and its caller takes it right away.
+ * @type {unknown}
+ */
+let copied;
 
 const isWellFormed = String.prototype.isWellFormed
   ? (text) => text.isWellFormed()
@@ -87,14 +96,20 @@ function encodeString(text, segments) {
 function encodeValue(value, segments, ancestors) {
   switch (typeof value) {
     case 'string':
+      copied = value;
       return encodeString(value, segments);
     case 'number':
       if (!Number.isFinite(value)) throw invalid(segments, `must be a finite number, not ${value}`);
-      return String(value); // String(-0) is "0", as the contract wants
+      copied = value + 0; // -0 + 0 is 0, as String(-0) is "0": the contract wants 0
+      return String(value);
     case 'boolean':
+      copied = value;
       return value ? 'true' : 'false';
     case 'object':
-      if (value === null) return 'null';
+      if (value === null) {
+        copied = null;
+        return 'null';
+      }
       return encodeContainer(value, segments, ancestors);
     default:
       throw invalid(segments, `is ${describe(value)}, which is not a JSON value`);
@@ -121,28 +136,40 @@ function encodeContainer(value, segments, ancestors) {
 function encodeArray(array, segments, ancestors) {
   let out = '[';
   const length = array.length;
+  const copy = [];
   for (let index = 0; index < length; index++) {
     segments.push(index);
     const element = array[index];
     if (element === undefined) throw invalid(segments, 'is undefined, which a JSON array cannot hold');
     out += (index === 0 ? '' : ',') + encodeValue(element, segments, ancestors);
+    copy.push(copied);
     segments.pop();
   }
+  copied = copy;
   return out + ']';
 }
 
 function encodeObject(object, segments, ancestors) {
   if (!isPlainObject(object)) throw invalid(segments, `is ${describe(object)}, which JSON cannot hold: ${instead(object)}`);
   let out = '{';
+  const copy = {};
   for (const key of Object.keys(object)) {
     segments.push(key);
     const property = object[key];
     if (property !== undefined) {
       out += (out.length === 1 ? '' : ',') + encodeString(key, segments) + ':' + encodeValue(property, segments, ancestors);
+      setOwn(copy, key, copied);
     }
     segments.pop();
   }
+  copied = copy;
   return out + '}';
+}
+
+/** Sets `object[key]`, as `JSON.parse` does: `__proto__` too is an own property, not the prototype. */
+function setOwn(object, key, value) {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  else object[key] = value;
 }
 
 /**
@@ -154,6 +181,7 @@ function encodeRecord(record, fields, what, segments) {
     throw invalid(segments, `must be ${what} (an object with its fields), not ${describe(record)}`);
   }
   let out = '{';
+  const copy = {};
   for (const field of fields) {
     segments.push(field);
     let value;
@@ -168,10 +196,12 @@ function encodeRecord(record, fields, what, segments) {
     }
     if (value !== undefined) {
       out += (out.length === 1 ? '"' : ',"') + field + '":' + encodeValue(value, segments, []);
+      copy[field] = copied;
     }
     segments.pop();
   }
   const unknown = unknownFields(record, fields, segments);
+  copied = copy;
   return out + (out.length === 1 ? unknown.slice(1) : unknown) + '}';
 }
 
@@ -207,7 +237,27 @@ function unknownFields(record, fields, segments) {
  * @returns {string}
  */
 export function encodeEvent(event) {
-  return encodeRecord(event, EVENT_FIELDS, 'an event', []);
+  return forgetCopy(encodeRecord(event, EVENT_FIELDS, 'an event', []));
+}
+
+/** Passes `json` through, dropping the copy made beside it (not kept alive until the next encoding). */
+function forgetCopy(json) {
+  copied = undefined;
+  return json;
+}
+
+/**
+ * One event as JSON text, and a copy of the fields it encodes: a fresh object
+ * that shares nothing with `event` (only the contract's fields, each as
+ * `JSON.parse` of the encoding would give it; a `Date` timestamp as its string).
+ * @param {unknown} event
+ * @returns {{ json: string, copy: Record<string, unknown> }}
+ */
+export function encodeEventCopy(event) {
+  const json = encodeRecord(event, EVENT_FIELDS, 'an event', []);
+  const copy = /** @type {Record<string, unknown>} */ (copied);
+  copied = undefined;
+  return { json, copy };
 }
 
 /**
@@ -223,7 +273,7 @@ export function encodeEvents(events) {
   for (let index = 0; index < events.length; index++) {
     out += (index === 0 ? '' : ',') + encodeRecord(events[index], EVENT_FIELDS, 'an event', [index]);
   }
-  return out + ']';
+  return forgetCopy(out + ']');
 }
 
 /**
@@ -232,5 +282,5 @@ export function encodeEvents(events) {
  * @returns {string}
  */
 export function encodeSnapshot(snapshot) {
-  return encodeRecord(snapshot, SNAPSHOT_FIELDS, 'a snapshot', []);
+  return forgetCopy(encodeRecord(snapshot, SNAPSHOT_FIELDS, 'a snapshot', []));
 }

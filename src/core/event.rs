@@ -144,6 +144,14 @@ impl Event {
         &self.json
     }
 
+    /// The event's timestamp (RFC 3339 UTC), the last field of its encoding.
+    pub fn timestamp(&self) -> &str {
+        let inner = self.json.strip_suffix("\"}").unwrap_or_default();
+        inner
+            .rsplit_once('"')
+            .map_or("", |(_, timestamp)| timestamp)
+    }
+
     /// The canonical JSON encoding, taking it out of the event.
     pub fn into_json(self) -> String {
         self.json
@@ -194,6 +202,7 @@ mod tests {
         assert!(event
             .json()
             .ends_with(r#","timestamp":"2026-11-27T06:30:00.123Z"}"#));
+        assert_eq!(event.timestamp(), "2026-11-27T06:30:00.123Z");
         let json = event.json();
         let expected_start = format!(
             r#"{{"id":"{}","eventType":"Placed","actorId":"order-1","version":1,"data":{{"total":5}},"timestamp":"#,
@@ -212,6 +221,7 @@ mod tests {
             event.json(),
             r#"{"id":"e1","eventType":"T","actorId":"a","commandId":"c","version":3,"data":{},"metadata":{"userId":"u"},"timestamp":"2026-01-02T02:04:05Z"}"#
         );
+        assert_eq!(event.timestamp(), "2026-01-02T02:04:05Z");
     }
 
     #[test]

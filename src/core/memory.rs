@@ -31,6 +31,15 @@ pub struct Saved {
     pub stored: usize,
 }
 
+/// What saving one event did.
+#[derive(Debug, Clone)]
+pub enum SavedEvent {
+    /// The event was stored.
+    Stored(Event),
+    /// The save retried an event already stored: its stored JSON (see [`retry`]).
+    Retried(String),
+}
+
 /// Where an event of the global order is: its stream and its index there.
 #[derive(Debug, Clone, Copy)]
 struct Logged {
@@ -58,25 +67,31 @@ impl MemoryStore {
     /// Validates and stores one event given as JSON, returning the stored event's JSON.
     /// `now_ms` (milliseconds since the Unix epoch) is its timestamp when it has none.
     pub fn save_event(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
+        Ok(match self.save_one(json, now_ms)? {
+            SavedEvent::Stored(event) => Saved {
+                json: event.into_json(),
+                stored: 1,
+            },
+            SavedEvent::Retried(json) => Saved { json, stored: 0 },
+        })
+    }
+
+    /// Like [`MemoryStore::save_event`], handing back the stored event itself,
+    /// so that a caller who needs only its `id` and `timestamp` copies no more.
+    pub fn save_one(&mut self, json: &str, now_ms: i64) -> Result<SavedEvent, StoreError> {
         ensure_headroom(json.len())?;
         let event = Event::from_new_json(json, now_ms)?;
         let latest = self.latest_version(&event.actor_id);
         if let Err(conflict) = version::check(&event.actor_id, latest, event.version) {
             let retried = self.stored_retry(std::slice::from_ref(&event));
             return match retried.as_deref() {
-                Some([json]) => Ok(Saved {
-                    json: (*json).to_owned(),
-                    stored: 0,
-                }),
+                Some([json]) => Ok(SavedEvent::Retried((*json).to_owned())),
                 _ => Err(conflict.into()),
             };
         }
         self.reserve(std::slice::from_ref(&event))?;
         self.push(&event.actor_id, event.version, event.json())?;
-        Ok(Saved {
-            json: event.into_json(),
-            stored: 1,
-        })
+        Ok(SavedEvent::Stored(event))
     }
 
     /// Validates and stores a JSON array of events, all or nothing, returning

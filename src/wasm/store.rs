@@ -4,7 +4,7 @@ use wasm_bindgen::prelude::*;
 
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
-use crate::core::memory::Saved;
+use crate::core::memory::{Saved, SavedEvent};
 use crate::core::{MemoryStore, StoreError};
 
 /// The Rust half of an in-memory `EventStore`: validation, the version rule
@@ -30,6 +30,26 @@ impl StoreCore {
     pub fn save_event(&mut self, json: &str) -> Result<String, JsValue> {
         let saved = self.store.save_event(json, now_ms());
         self.settle(saved)
+    }
+
+    /// Stores one event given as JSON text, like `saveEvent`, returning only
+    /// what the caller cannot know: `"<timestamp> <id>"` when it was stored,
+    /// or the stored event as JSON text (starting with `{`) when the save
+    /// retried it. The caller builds the stored event from its own copy of the
+    /// input: what the core stored is the input with these two fields set,
+    /// an empty `commandId` or `metadata` left out.
+    #[wasm_bindgen(js_name = saveEventBrief)]
+    pub fn save_event_brief(&mut self, json: &str) -> Result<String, JsValue> {
+        match self.store.save_one(json, now_ms()).map_err(to_js)? {
+            SavedEvent::Stored(event) => {
+                self.last_save_stored = 1;
+                Ok(format!("{} {}", event.timestamp(), event.id))
+            }
+            SavedEvent::Retried(json) => {
+                self.last_save_stored = 0;
+                Ok(json)
+            }
+        }
     }
 
     /// Stores a JSON array of events, all or nothing; returns them as a JSON array.
