@@ -131,6 +131,25 @@ describe('sync over JetStream: two devices apart, then together', () => {
   }
 });
 
+describe('sync over JetStream: what the server can never accept', () => {
+  test('an event larger than the server takes goes to rejected() with its reason, and the queue goes on', async () => {
+    const remote = freshRemote();
+    const d = await device(remote);
+    const [small] = await save(d, [{ id: 'ok-1', eventType: 'Noted', actorId: 'doc', version: 1, data: {} }]);
+    const [huge] = await save(d, [{ id: 'huge-2', eventType: 'Attached', actorId: 'doc', version: 2, data: { blob: 'x'.repeat(1_200_000) } }]);
+    const [after] = await save(d, [{ id: 'ok-3', eventType: 'Noted', actorId: 'doc', version: 3, data: {} }]);
+    await d.sync.flushed();
+    const [rejection] = await d.sync.rejections();
+    assert.equal(rejection.event.id, huge.id);
+    assert.match(rejection.reason, /refused by the remote.*payload/i);
+    const reader = await remote.open();
+    opened.add(reader);
+    assert.deepEqual(await reader.getEvents('doc'), [small, after], 'the events around it reached the server');
+    assert.deepEqual(await d.store.getEvents('doc'), [small, after], 'and are confirmed here; the refused one is no longer pending');
+    await d.sync.stop();
+  });
+});
+
 describe('sync over JetStream: a device killed mid-push', () => {
   test('killed at random instants while saving and pushing, started again: nothing lost, nothing twice', async (t) => {
     const remote = freshRemote();

@@ -25,7 +25,7 @@ const COMMIT_ATTEMPTS = 20;
 function refusedForGood(error) {
   if (error?.name === 'ValidationError') return true;
   const text = `${error?.message ?? ''} ${error?.cause?.message ?? ''}`;
-  return error?.name === 'StorageError' && /maximum payload|too large|permission|not permitted|authoriz/i.test(text);
+  return error?.name === 'StorageError' && /max(imum)?[ _]payload|message size exceeds|too large|permission|not permitted|authoriz/i.test(text);
 }
 
 /** An actor's pending events in chunks of at most PUSH_EVENTS events and about PUSH_BYTES bytes. */
