@@ -183,10 +183,10 @@ test('demo: two devices, one offline, both edit the same and different items, an
   await waitForList(b.page, [...converged, 'tea']);
   await a.page.waitForFunction(() => !/pending/.test(document.querySelector('#sync').textContent));
 
-  // While B was offline, a request that found no network (a NATS client module
-  // its first visit fetched before the service worker took over, which the
-  // reload asks for again) is logged as a failed load: that is the outage, not
-  // a fault. Anything else is.
+  // While B was offline, a request that found no network (the service worker
+  // goes to the network first, and a module fetched before it took over is not
+  // in its cache) may be logged as a failed load: that is the outage, not a
+  // fault. Anything else is.
   const outage = (error) => error === 'console: Failed to load resource: net::ERR_FAILED';
   assert.deepEqual([...a.page.errors, ...b.page.errors.filter((error) => !outage(error))], []);
   await a.context.close();
