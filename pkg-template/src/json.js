@@ -119,18 +119,18 @@ function encodeValue(value, segments, ancestors) {
 function encodeContainer(value, segments, ancestors) {
   if (ancestors.includes(value)) throw invalid(segments, 'refers to itself (a cycle), which JSON cannot hold');
   if (ancestors.length >= MAX_DEPTH) throw invalid(segments, `is nested deeper than ${MAX_DEPTH} levels`);
-  const depth = segments.length;
   ancestors.push(value);
+  let out;
   try {
-    return Array.isArray(value) ? encodeArray(value, segments, ancestors) : encodeObject(value, segments, ancestors);
+    out = Array.isArray(value) ? encodeArray(value, segments, ancestors) : encodeObject(value, segments, ancestors);
   } catch (error) {
+    // Nothing reads `segments` or `ancestors` after a ValidationError: the encoding is over.
     if (error instanceof ValidationError) throw error;
-    // A getter or proxy trap threw while this container was read.
+    // A getter or proxy trap threw while this container was read (at the path in `segments`).
     throw invalid(segments, `could not be read: ${error?.message ?? error}`, error);
-  } finally {
-    ancestors.pop();
-    segments.length = depth;
   }
+  ancestors.pop();
+  return out;
 }
 
 function encodeArray(array, segments, ancestors) {
