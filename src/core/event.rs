@@ -1,8 +1,6 @@
 //! The event model: parsing what a caller writes, and the canonical JSON encoding
 //! that is stored, returned and decoded again.
 
-use std::fmt::Write;
-
 use serde_json::value::RawValue;
 
 use super::error::{InvalidInput, StoreError};
@@ -116,20 +114,28 @@ impl Event {
                 json.push('"');
             }
         }
+        // Pushed piece by piece: `write!` cost a tenth of the core's time per save.
         for (name, raw) in [
-            ("eventType", fields.event_type),
-            ("actorId", fields.actor_id),
-            ("commandId", command_id),
+            (",\"eventType\":", fields.event_type),
+            (",\"actorId\":", fields.actor_id),
+            (",\"commandId\":", command_id),
         ] {
             if let Some(raw) = raw {
-                let _ = write!(json, ",\"{name}\":{}", raw.get());
+                json.push_str(name);
+                json.push_str(raw.get());
             }
         }
-        let _ = write!(json, ",\"version\":{version},\"data\":{}", data.get());
+        json.push_str(",\"version\":");
+        push_integer(&mut json, version);
+        json.push_str(",\"data\":");
+        json.push_str(data.get());
         if let Some(raw) = metadata {
-            let _ = write!(json, ",\"metadata\":{}", raw.get());
+            json.push_str(",\"metadata\":");
+            json.push_str(raw.get());
         }
-        let _ = write!(json, ",\"timestamp\":\"{timestamp}\"}}");
+        json.push_str(",\"timestamp\":\"");
+        json.push_str(&timestamp);
+        json.push_str("\"}");
         Ok(Self {
             id,
             event_type,
@@ -155,6 +161,29 @@ impl Event {
     /// The canonical JSON encoding, taking it out of the event.
     pub fn into_json(self) -> String {
         self.json
+    }
+}
+
+/// Appends the decimal digits of `value` (a version: not negative).
+fn push_integer(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut rest = value.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(digit) = digits.get_mut(start) {
+            *digit = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || start == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    for digit in digits.iter().skip(start) {
+        out.push(char::from(*digit));
     }
 }
 
@@ -223,6 +252,30 @@ mod tests {
         );
         assert_eq!(event.timestamp(), "2026-01-02T02:04:05Z");
     }
+
+    #[test]
+    fn writes_integers_as_display_does() {
+        for value in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            MAX_SAFE,
+            i64::MAX,
+            -1,
+            -120,
+            i64::MIN,
+        ] {
+            let mut out = String::from("x");
+            push_integer(&mut out, value);
+            assert_eq!(out, format!("x{value}"));
+        }
+    }
+
+    const MAX_SAFE: i64 = crate::core::validate::MAX_SAFE_INTEGER;
 
     #[test]
     fn names_the_offending_field() {

@@ -43,7 +43,12 @@ impl StoreCore {
         match self.store.save_one(json, now_ms()).map_err(to_js)? {
             SavedEvent::Stored(event) => {
                 self.last_save_stored = 1;
-                Ok(format!("{} {}", event.timestamp(), event.id))
+                let timestamp = event.timestamp();
+                let mut brief = String::with_capacity(timestamp.len() + 1 + event.id.len());
+                brief.push_str(timestamp);
+                brief.push(' ');
+                brief.push_str(&event.id);
+                Ok(brief)
             }
             SavedEvent::Retried(json) => {
                 self.last_save_stored = 0;
