@@ -1,6 +1,8 @@
 // In-memory workloads in Node.js, the same for every store: aether-eventstore,
 // Emmett's in-memory event store and the hand-written JSON store.
 
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { getInMemoryEventStore } from '@event-driven-io/emmett';
 import { EventStore } from '../pkg/index.mjs';
 import { JsonStore } from './json-store.mjs';
@@ -73,6 +75,41 @@ async function appendAll(adapter, store, count) {
 }
 
 /**
+ * Bytes per stored event, JavaScript heap and external memory (where the
+ * WebAssembly memory is) together: `count` events appended to a store of its
+ * own, in a process of its own, since WebAssembly memory never shrinks.
+ */
+function footprint(adapter, count) {
+  const output = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--footprint', adapter.name, String(count)], { encoding: 'utf8' });
+  return Number(output.trim());
+}
+
+/** The child process of `footprint`: prints the bytes per stored event. */
+async function measureFootprint(name, count) {
+  const adapter = stores.find((store) => store.name === name);
+  // Load the WebAssembly module and warm up on a store thrown away.
+  const warmup = stores[0].create();
+  await stores[0].save(warmup, workloadEvent(0));
+  await stores[0].close(warmup);
+  const used = () => {
+    globalThis.gc();
+    globalThis.gc();
+    const { heapUsed, external } = process.memoryUsage();
+    return heapUsed + external;
+  };
+  const before = used();
+  const store = adapter.create();
+  await appendAll(adapter, store, count);
+  const bytes = used() - before;
+  console.log(bytes / count);
+  await adapter.close(store);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--footprint') {
+  await measureFootprint(process.argv[3], Number(process.argv[4]));
+}
+
+/**
  * Runs every in-memory workload for every store.
  * @param {{ sizes: number[], readSize: number, batchEvents: number, latestCalls: number }} plan
  * @returns {Promise<{ workload: string, store: string, value: number, unit: string }[]>}
@@ -135,6 +172,8 @@ export async function runMemoryBench(plan) {
       'µs/event',
     );
     await adapter.close(batched);
+
+    add(`memory per stored event, ${plan.readSize.toLocaleString('en')} events`, adapter.name, footprint(adapter, plan.readSize), 'bytes');
   }
   return rows;
 }
