@@ -34,9 +34,6 @@ const BY_ACTOR_VERSION = 'actorVersion';
 /** What a save's transaction covers: it reads the sync mark, and writes confirmed or pending events. */
 const SAVE_STORES = [EVENTS, PENDING, SYNC];
 
-/** Thrown inside a save's transaction when what it read is not what its writes assumed (see #admitAndWrite). */
-const MISPREDICTED = Symbol('mispredicted');
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -130,9 +127,6 @@ function rejectionsOf(json) {
     return { event: encoder.encode(JSON.stringify(entry.event)), reason: entry.reason };
   });
 }
-
-/** Each actor's latest version counting pending ones: the higher of `confirmed[i]` and `pending[i]` (none: `confirmed`). */
-const highest = (confirmed, pending) => confirmed.map((version, i) => Math.max(version, pending[i] ?? 0));
 
 /** Events prepared by the core from a JSON array, or none for an empty or missing one. */
 const preparedArray = (json) => unwrapEvents(prepareEvents(json ?? '[]'));
@@ -339,18 +333,9 @@ export class IndexedDbBackend {
   async #commit(group) {
     let pending = false;
     try {
-      try {
-        await this.#write(SAVE_STORES, async (transaction) => {
-          pending = await this.#admitAndWrite(transaction, group, true);
-        });
-      } catch (error) {
-        if (error !== MISPREDICTED) throw error;
-        // What is on disk was not what the guess assumed: nothing was stored; decide again on what was read.
-        for (const save of group) save.added = save.conflict = save.retried = undefined;
-        await this.#write(SAVE_STORES, async (transaction) => {
-          pending = await this.#admitAndWrite(transaction, group, false);
-        });
-      }
+      await this.#write(SAVE_STORES, async (transaction) => {
+        pending = await this.#admitAndWrite(transaction, group);
+      });
     } catch (error) {
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
@@ -394,49 +379,22 @@ export class IndexedDbBackend {
   /**
    * Admits and writes a group of saves inside `transaction` (on SAVE_STORES);
    * resolves with whether they were written as pending events (a synced store).
-   *
-   * With `guess`, the writes do not wait for the reads: each actor's latest
-   * version is guessed to be the one below its first event in the group, and the
-   * store unsynced unless the mark was seen; the reads are issued first, the
-   * writes right behind them in the same transaction, and once the reads are back
-   * (before anything can commit) a wrong guess throws MISPREDICTED, which aborts
-   * the transaction. A right guess admits exactly what reading first would have.
    */
-  async #admitAndWrite(transaction, group, guess) {
+  async #admitAndWrite(transaction, group) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
-    const actors = [];
-    const guessed = new Map(); // actor -> the latest version guessed
-    for (const save of group) {
-      const { actorIds, versions } = save.events;
-      for (let i = 0; i < actorIds.length; i++) {
-        if (!guessed.has(actorIds[i])) {
-          guessed.set(actorIds[i], versions[i] - 1);
-          actors.push(actorIds[i]);
-        }
-      }
-    }
-    const knownSynced = this.#synced;
-    const pendingIndex = transaction.objectStore(PENDING).index(BY_ACTOR_VERSION);
-    const markRead = knownSynced ? true : this.#isSynced(transaction);
-    const latestReads = actors.map((actorId) => this.#latestVersion(index, actorId));
-    // The version rule counts pending events too, once synced: an actor's latest is the highest of both.
-    const pendingReads = knownSynced ? actors.map((actorId) => this.#latestVersion(pendingIndex, actorId)) : [];
-    const reads = Promise.all([markRead, Promise.all(latestReads), Promise.all(pendingReads)]).then(([synced, latest, pendingLatest]) => ({
-      synced,
-      latest: highest(latest, pendingLatest),
-    }));
-    reads.catch(() => {}); // if a write below throws, the transaction aborts and these fail: nobody waits for them then
-    let synced = knownSynced;
-    let latest;
-    if (guess) {
-      latest = actors.map((actorId) => guessed.get(actorId));
-    } else {
-      ({ synced, latest } = await reads);
-      if (synced && !knownSynced) {
-        // Seen just now: the pending latest versions count too.
-        latest = highest(latest, await Promise.all(actors.map((actorId) => this.#latestVersion(pendingIndex, actorId))));
-      }
+    const actors = [...new Set(group.flatMap((save) => save.events.actorIds))];
+    const [synced, ...latest] = await Promise.all([
+      this.#isSynced(transaction),
+      ...actors.map((actorId) => this.#latestVersion(index, actorId)),
+    ]);
+    const pendingIndex = synced ? transaction.objectStore(PENDING).index(BY_ACTOR_VERSION) : undefined;
+    if (synced) {
+      // The version rule counts pending events too: an actor's latest is the highest of both.
+      const pendingLatest = await Promise.all(actors.map((actorId) => this.#latestVersion(pendingIndex, actorId)));
+      pendingLatest.forEach((version, i) => {
+        latest[i] = Math.max(latest[i], version);
+      });
     }
     const target = synced ? transaction.objectStore(PENDING) : events;
     const ledger = new VersionLedger();
@@ -460,10 +418,6 @@ export class IndexedDbBackend {
       }
     } finally {
       ledger.free();
-    }
-    if (guess) {
-      const read = await reads;
-      if (read.synced !== synced || read.latest.some((version, i) => version !== latest[i])) throw MISPREDICTED;
     }
     // Read after the writes above, so a retry of a save of this very group is found too.
     const indexes = synced ? [index, pendingIndex] : [index];

@@ -279,45 +279,6 @@ describe('indexeddb: group commit', () => {
     await store.close();
   });
 
-  test('writes go ahead of the version reads; when what is on disk is not what they assumed, none of them is stored and the group is decided again', async (t) => {
-    const w = world();
-    const [store, other] = [await open(w), await open(w)];
-    await store.saveEvent(event('a', 1));
-    await other.saveEvent(event('a', 2)); // `store` has not seen it
-    const transactions = t.mock.method(IDBDatabase.prototype, 'transaction');
-    const outcomes = await Promise.allSettled([
-      store.saveEvent(event('a', 2)), // stale: a is at 2
-      store.saveEvent(event('a', 3)),
-      store.saveEvents([event('b', 1), event('b', 2)]),
-      store.saveEvent(event('c', 5)), // above c's latest (none), though not the next
-      store.saveEvent(event('c', 4)), // below what this group stores for c
-    ]);
-    const writes = transactions.mock.calls.filter((call) => call.arguments[1] === 'readwrite').length;
-    assert.equal(writes, 2, 'the guessed transaction, aborted, then one that reads first');
-    assert.ok(outcomes[0].reason instanceof VersionConflictError);
-    assert.equal(outcomes[0].reason.currentVersion, 2);
-    assert.deepEqual(outcomes.slice(1, 4).map((o) => o.status), ['fulfilled', 'fulfilled', 'fulfilled']);
-    assert.ok(outcomes[4].reason instanceof VersionConflictError);
-    assert.equal(outcomes[4].reason.currentVersion, 5);
-    const records = await rawRecords(w.indexedDB, w.name);
-    assert.deepEqual(records.map((r) => [r.value.actorId, r.value.version]), [['a', 1], ['a', 2], ['a', 3], ['b', 1], ['b', 2], ['c', 5]]);
-    assert.deepEqual(records.map((r) => r.key), [1, 2, 3, 4, 5, 6], 'the aborted writes took no positions');
-
-    // One save whose guess holds: one transaction.
-    transactions.mock.resetCalls();
-    await store.saveEvent(event('a', 4));
-    assert.equal(transactions.mock.calls.filter((call) => call.arguments[1] === 'readwrite').length, 1);
-
-    // The sync mark written by another instance: this one guessed unsynced, so it saves again as pending.
-    const internals = EventStore[Symbol.for('aether-eventstore.internals')];
-    await internals.backendOf(other).syncStart();
-    const pending = await store.saveEvent(event('a', 5));
-    assert.equal(await store.lastPosition(), 7, 'not confirmed: no position');
-    assert.deepEqual(JSON.parse(await internals.backendOf(store).pendingEvents()), [pending]);
-    await assert.rejects(store.saveEvent(event('a', 5)), (error) => error instanceof VersionConflictError && error.currentVersion === 5);
-    await Promise.all([store.close(), other.close()]);
-  });
-
   test('close waits for queued saves', async () => {
     const w = world();
     const store = await open(w);
