@@ -40,11 +40,17 @@ impl StoreCore {
     /// an empty `commandId` or `metadata` left out.
     #[wasm_bindgen(js_name = saveEventBrief)]
     pub fn save_event_brief(&mut self, json: &str) -> Result<String, JsValue> {
+        // Reserved before anything is stored, so that the answer cannot run out
+        // of memory once the event is in: a timestamp takes at most 30 bytes,
+        // and a given id is no longer than the input that holds it.
+        let mut brief = String::new();
+        brief
+            .try_reserve(json.len() + 64)
+            .map_err(|error| to_js(StoreError::from(error)))?;
         match self.store.save_one(json, now_ms()).map_err(to_js)? {
             SavedEvent::Stored(event) => {
                 self.last_save_stored = 1;
                 let timestamp = event.timestamp();
-                let mut brief = String::with_capacity(timestamp.len() + 1 + event.id.len());
                 brief.push_str(timestamp);
                 brief.push(' ');
                 brief.push_str(&event.id);
