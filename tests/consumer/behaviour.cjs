@@ -83,6 +83,27 @@ module.exports = function defineBehaviourTests(
       for (const read of await store.getEvents('a')) assert.deepEqual(Object.keys(read), ['id', 'eventType', 'actorId', 'version', 'data', 'timestamp']);
     });
 
+    test('what a save returns is exactly what reads return later, for every shape of input', async () => {
+      const store = await open();
+      const shapes = [
+        { commandId: '', metadata: {} },
+        { commandId: null, metadata: null },
+        { commandId: 'c-1', metadata: { __proto__: 'kept', userId: 'ann' } },
+        { timestamp: new Date(Date.UTC(2026, 10, 29, 1, 2, 3, 4)) },
+        { timestamp: '2026-11-29T10:00:00.123456789+05:30' },
+        { id: 'quote " backslash \\ tab \t é 😀' },
+        { data: { zero: -0, big: 1e21, small: 5e-324, nested: [{ a: [] }, null, 'x'] } },
+        { data: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') },
+      ];
+      for (const [i, shape] of shapes.entries()) {
+        const saved = await store.saveEvent(event('shapes', i + 1, shape));
+        const [read] = await store.getEvents('shapes', i + 1);
+        assert.deepEqual(saved, read, `shape ${i}`);
+        assert.deepEqual(Object.keys(saved), Object.keys(read), `shape ${i}: the same fields in the same order`);
+      }
+      assert.equal({}.polluted, undefined);
+    });
+
     test('getEvents reads ascending from a version; unknown actors are empty', async () => {
       const store = await open();
       for (const version of [1, 2, 5, 9]) await store.saveEvent(event('a', version));
