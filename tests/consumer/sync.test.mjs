@@ -73,10 +73,12 @@ describe('sync: pending, then confirmed', () => {
     assert.equal(sync.status, 'stopped');
   });
 
-  test('a batch stays atomic, and actors are pushed in local order with their ids', async () => {
+  test('a batch stays atomic, and actors are pushed in local order with their ids (a remote store given as it is)', async () => {
     const remote = switchedRemote();
     const local = new EventStore();
-    const sync = startSync(local, remote.connect);
+    const sync = startSync(local, remote.store);
+    await sync.flushed();
+    assert.equal(sync.status, 'online', 'flushed() resolves once a round has reported how things stand');
     const batch = await local.saveEvents([event('a', 1), event('a', 2), event('b', 1)]);
     await assert.rejects(local.saveEvents([event('a', 3), event('b', 1)]), { name: 'VersionConflictError' });
     assert.equal((await sync.pendingEvents()).length, 3, 'the refused batch left nothing');

@@ -176,7 +176,9 @@ export class Sync {
     for (;;) {
       if (this.status === 'stopped') throw new StorageError('the sync was stopped before it was flushed');
       const { remotePosition } = await this.#ledger.syncState();
-      if (remotePosition >= target && JSON.parse(await this.#ledger.pendingEvents()).length === 0) return;
+      const done = remotePosition >= target && JSON.parse(await this.#ledger.pendingEvents()).length === 0;
+      // Syncing here, it also waits for a round to have reported how things stand.
+      if (done && (!this.#leading || this.status === 'online')) return;
       await this.#nextRound();
     }
   }
