@@ -289,6 +289,91 @@ describe('sync: what it refuses, filters, stopping', () => {
     assert.deepEqual(reported, []);
   });
 
+  test('offline, saves do not cut the back-off short: a server that is down is not asked once per save', async () => {
+    const remote = switchedRemote();
+    remote.online = false;
+    let attempts = 0;
+    const local = new EventStore();
+    const sync = startSync(local, () => (attempts++, remote.connect()));
+    await new Promise((resolve) => sync.onStatus((status) => status === 'offline' && resolve()));
+    const before = attempts;
+    for (let version = 1; version <= 100; version++) await local.saveEvent(event('busy', version));
+    assert.ok(attempts - before <= 2, `${attempts - before} attempts during 100 saves`);
+    remote.online = true;
+    await sync.flushed();
+    assert.equal((await remote.store.getEvents('busy')).length, 100);
+    await sync.stop();
+  });
+
+  test('offline, the actors the filter leaves out are confirmed here all the same', async () => {
+    const remote = switchedRemote();
+    remote.online = false;
+    const local = new EventStore();
+    const sync = startSync(local, remote.connect, { filter: (actorId) => actorId !== 'draft' });
+    await new Promise((resolve) => sync.onStatus((status) => status === 'offline' && resolve()));
+    const heard = new Promise((resolve) => local.subscribe(resolve));
+    const [saved] = await local.saveEvents([event('draft', 1)]);
+    assert.deepEqual((await heard).event, saved, 'confirmed: a position, and subscribers hear it');
+    assert.equal(sync.status, 'offline', 'without reaching the remote');
+    await sync.stop();
+  });
+
+  test('stop() resolves once its round has stopped: no call to the remote after it', async () => {
+    const store = new EventStore();
+    let inFlight = 0;
+    let calls = 0;
+    const slow = {
+      ...Object.fromEntries(['getEvents', 'readAll', 'lastPosition', 'subscribe'].map((name) => [name, (...args) => store[name](...args)])),
+      saveEvents: async (events) => {
+        calls++;
+        inFlight++;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        inFlight--;
+        return store.saveEvents(events);
+      },
+      close: async () => {},
+    };
+    const local = new EventStore();
+    const sync = startSync(local, slow);
+    for (let version = 1; version <= 3; version++) await local.saveEvents([event('a', version), event(`b${version}`, 1)]);
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await sync.stop();
+    assert.equal(inFlight, 0, 'the push in flight settled before stop() resolved');
+    const after = calls;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(calls, after, 'and none began since');
+  });
+
+  test('a remote whose history no longer matches the confirmed events here stops the sync, and says why', async () => {
+    const store = new EventStore();
+    const stranger = { id: 'stranger', eventType: 'Happened', actorId: 'a', version: 1, data: {}, timestamp: '2026-11-29T00:00:00Z' };
+    // A remote that, after the push, shows an event below the one confirmed here (what gapped versions racing can cause).
+    const rewritten = {
+      ...Object.fromEntries(['saveEvents', 'getEvents', 'lastPosition', 'subscribe'].map((name) => [name, (...args) => store[name](...args)])),
+      readAll: async (options) => {
+        const page = await store.readAll(options);
+        return page.length > 0 ? [...page, { position: page.at(-1).position + 1, event: stranger }] : page;
+      },
+      close: async () => {},
+    };
+    const reported = [];
+    const original = console.error;
+    console.error = (...args) => reported.push(args.join(' '));
+    try {
+      const local = new EventStore();
+      const sync = startSync(local, rewritten);
+      const stopped = new Promise((resolve) => sync.onStatus((status) => status === 'stopped' && resolve()));
+      await local.saveEvent(event('a', 2));
+      await stopped;
+      assert.match(String(sync.lastError?.message), /diverged/);
+      await assert.rejects(sync.flushed(), StorageError);
+      await sync.stop();
+    } finally {
+      console.error = original;
+    }
+    assert.ok(reported.some((line) => /no longer matches the remote/.test(line)));
+  });
+
   test('two syncs of one store: one syncs at a time, the other takes over when it stops', async () => {
     const remote = switchedRemote();
     const local = new EventStore();

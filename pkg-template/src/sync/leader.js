@@ -26,6 +26,7 @@ export function whileLeader(name, lead, signal) {
     queues.set(name, queue);
     const turn = {
       start() {
+        signal.removeEventListener('abort', leave);
         Promise.resolve()
           .then(lead)
           .then(resolve, reject)
@@ -37,13 +38,14 @@ export function whileLeader(name, lead, signal) {
       },
     };
     queue.push(turn);
-    signal.addEventListener('abort', () => {
+    const leave = () => {
       const waiting = queue.indexOf(turn);
       if (waiting > 0) {
         queue.splice(waiting, 1);
         resolve();
       }
-    });
+    };
+    signal.addEventListener('abort', leave, { once: true });
     if (queue.length === 1) turn.start();
   });
 }

@@ -7,7 +7,7 @@
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 import { whileLeader } from './leader.js';
-import { Syncer } from './syncer.js';
+import { Syncer, diverged } from './syncer.js';
 import { reportError } from '../report.js';
 
 const { backendOf, core, encodeEvents, holdSaves, onClose } = EventStore[Symbol.for('aether-eventstore.internals')];
@@ -17,6 +17,29 @@ const IDLE_MS = 5000;
 /** Back-off after a failed round: from the first to the last, doubling. */
 const FIRST_BACKOFF_MS = 250;
 const LAST_BACKOFF_MS = 10_000;
+
+/** Each ledger's listeners of its `onPending` notices: several syncs may watch one store. */
+const pendingListeners = new WeakMap();
+
+/** Calls `listener` on each of the ledger's `onPending` notices; returns the function that stops it. */
+function listenPending(ledger, listener) {
+  let listeners = pendingListeners.get(ledger);
+  if (!listeners) {
+    listeners = new Set();
+    pendingListeners.set(ledger, listeners);
+    ledger.onPending = () => {
+      for (const each of [...listeners]) each();
+    };
+  }
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0 && pendingListeners.get(ledger) === listeners) {
+      pendingListeners.delete(ledger);
+      ledger.onPending = null;
+    }
+  };
+}
 
 /** How long stopping waits for the remote store it opened to close. */
 const CLOSE_WAIT_MS = 2000;
@@ -79,9 +102,12 @@ export class Sync {
   #backoff = 0;
   /** The ledger's notice that the pending or rejected events changed. */
   #pendingChanged = () => {
-    this.#wake();
+    // Offline, the back-off decides when to try again: saving often must not hammer a server that is down.
+    if (this.status !== 'offline') this.#wake();
     for (const listener of this.#changeListeners) this.#call(listener);
   };
+  /** Stops hearing the ledger's notices. */
+  #unlisten;
   /** The browser's `online` event: the network is back, so try now. */
   #online = () => {
     this.#backoff = 0;
@@ -104,7 +130,7 @@ export class Sync {
       this.#stopper.abort();
       this.#wake();
     });
-    this.#ledger.onPending = this.#pendingChanged;
+    this.#unlisten = listenPending(this.#ledger, this.#pendingChanged);
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(`aether-eventstore-sync:${this.#ledger.syncKey}`);
       this.#channel.unref?.();
@@ -193,7 +219,7 @@ export class Sync {
     globalThis.removeEventListener?.('online', this.#online);
     if (this.status !== 'stopped') this.#setStatus('stopped');
     this.#channel?.close();
-    if (this.#ledger.onPending === this.#pendingChanged) this.#ledger.onPending = null;
+    this.#unlisten();
     for (const resolve of this.#roundWaiters.splice(0)) resolve();
   }
 
@@ -208,6 +234,7 @@ export class Sync {
     try {
       while (!this.#stopped) {
         try {
+          await this.#confirmLocalOnly();
           if (!this.#remote) {
             this.#remote = await this.#connect();
             unsubscribe = this.#remote.subscribe(() => this.#wake());
@@ -216,8 +243,10 @@ export class Sync {
             ...this.#options,
             encodeEvents,
             checkEvents: (json) => core.prepareEvents(json).free(),
+            signal: this.#stopper.signal,
           });
-          await this.#unlessStopped(syncer.round());
+          await syncer.round(); // stopped, it makes no further call; one in flight settles by the remote's own deadline
+          if (this.#stopped) break;
           this.#backoff = 0;
           this.lastError = null;
           this.#setStatus('online');
@@ -226,6 +255,12 @@ export class Sync {
         } catch (error) {
           if (this.#stopped) break;
           this.lastError = error;
+          if (diverged(error)) {
+            // No retry can mend it: say so, and stop, rather than look offline for ever.
+            reportError('aether-eventstore: sync stopped: the local store no longer matches the remote', error);
+            this.#stopper.abort();
+            break;
+          }
           if (error?.name !== 'StorageError') reportError('aether-eventstore: a sync round failed; trying again', error);
           this.#setStatus('offline');
           this.#roundDone();
@@ -245,6 +280,16 @@ export class Sync {
       this.#remote = null;
       this.#leading = false;
       if (this.#stopped) this.#setStatus('stopped');
+    }
+  }
+
+  /** Confirms here, without the remote, the pending events of actors that `filter` leaves out. */
+  async #confirmLocalOnly() {
+    const { filter } = this.#options;
+    if (!filter) return;
+    const localOnly = JSON.parse(await this.#ledger.pendingEvents()).filter((event) => !filter(event.actorId));
+    if (localOnly.length > 0) {
+      await this.#ledger.syncCommit({ confirmed: JSON.stringify(localOnly), dropped: [], pending: '[]', rejected: '[]' });
     }
   }
 
@@ -293,17 +338,6 @@ export class Sync {
         resolve(position);
       });
       this.#channel.postMessage({ flush: question });
-    });
-  }
-
-  /** Rejects as soon as the sync is stopped, whatever `work` does. */
-  #unlessStopped(work) {
-    const signal = this.#stopper.signal;
-    return new Promise((resolve, reject) => {
-      const stopped = () => reject(new StorageError('the sync was stopped'));
-      if (signal.aborted) stopped();
-      signal.addEventListener('abort', stopped, { once: true });
-      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stopped));
     });
   }
 

@@ -63,6 +63,23 @@ async function eachConcurrently(items, width, work) {
 
 const keyOf = ({ actorId, version }) => ({ actorId, version });
 
+/** What a round stopped by `stop()` ends with, before its next call to either store. */
+export class StoppedError extends Error {
+  constructor() {
+    super('the sync was stopped');
+    this.name = 'StoppedError';
+  }
+}
+
+/**
+ * Whether the local store's confirmed events no longer match the remote's (a
+ * remote event below one confirmed here: only gapped versions racing can do
+ * it). Every ledger says so in the same words; no retry can mend it.
+ */
+export function diverged(error) {
+  return error?.name === 'StorageError' && /^the local store diverged from the remote/.test(error.message);
+}
+
 /** The JSON arrays in `parts` as one. */
 function joinArrays(parts) {
   const inner = parts.map((part) => part.slice(1, -1)).filter((part) => part !== '');
@@ -76,19 +93,28 @@ export class Syncer {
   #wanted;
   #encodeEvents;
   #checkEvents;
+  #signal;
 
   /**
    * @param {object} ledger the local store's backend (its sync ledger)
    * @param {import('aether-eventstore').EventStore} remote
-   * @param {{ onConflict?: Function, filter?: (actorId: string) => boolean, encodeEvents: Function, checkEvents: Function }} options
+   * @param {{ onConflict?: Function, filter?: (actorId: string) => boolean, encodeEvents: Function, checkEvents: Function, signal: AbortSignal }} options
+   *   `signal` stops the round before its next call to either store
    */
-  constructor(ledger, remote, { onConflict, filter, encodeEvents, checkEvents }) {
+  constructor(ledger, remote, { onConflict, filter, encodeEvents, checkEvents, signal }) {
     this.#ledger = ledger;
     this.#remote = remote;
     this.#onConflict = onConflict;
     this.#wanted = filter ?? (() => true);
     this.#encodeEvents = encodeEvents;
     this.#checkEvents = checkEvents;
+    this.#signal = signal;
+  }
+
+  /** The remote, unless the sync was stopped: a stopped round makes no further call. */
+  get #to() {
+    if (this.#signal.aborted) throw new StoppedError();
+    return this.#remote;
   }
 
   /** Pulls what the remote has that is new, then pushes what is pending. Rejects if the remote cannot be reached. */
@@ -100,7 +126,7 @@ export class Syncer {
   async #pull() {
     let { remotePosition } = await this.#ledger.syncState();
     for (;;) {
-      const page = await this.#remote.readAll({ after: remotePosition, limit: PULL_PAGE });
+      const page = await this.#to.readAll({ after: remotePosition, limit: PULL_PAGE });
       if (page.length === 0) return;
       remotePosition = page.at(-1).position;
       const events = page.map((recorded) => recorded.event).filter((event) => this.#wanted(event.actorId));
@@ -109,13 +135,11 @@ export class Syncer {
     }
   }
 
-  /** Reads the actor's events from `fromVersion` on from the remote, and takes them in. */
+  /** Reads the actor's events from `fromVersion` on from the remote, and takes them in; resolves with how many there were. */
   async #pullActor(actorId, fromVersion) {
-    const events = await this.#remote.getEvents(actorId, fromVersion);
-    if (events.length === 0) {
-      throw new Error(`the remote refused a push to "${actorId}" at version ${fromVersion} as a conflict, but holds no event from that version on`);
-    }
-    await this.#applyRemote(events, undefined);
+    const events = await this.#to.getEvents(actorId, fromVersion);
+    if (events.length > 0) await this.#applyRemote(events, undefined);
+    return events.length;
   }
 
   /**
@@ -180,7 +204,8 @@ export class Syncer {
 
   /** Pushes an actor's pending events chunk by chunk, until one is not simply accepted (the next pass reads the pending events again). */
   async #pushActor(queue) {
-    if (await this.#gapBelow(queue[0])) await this.#pullActor(queue[0].actorId, 1).catch(() => {});
+    // A failed pull here fails the round: pushing past a gap the remote may fill would diverge.
+    if (await this.#gapBelow(queue[0])) await this.#pullActor(queue[0].actorId, 1);
     for (const chunk of chunksOf(queue)) {
       if (!(await this.#pushChunk(chunk))) return;
     }
@@ -200,10 +225,12 @@ export class Syncer {
   /** Pushes one chunk; true if the remote accepted it and it is confirmed. */
   async #pushChunk(chunk) {
     try {
-      await this.#remote.saveEvents(chunk);
+      await this.#to.saveEvents(chunk);
     } catch (error) {
       if (isVersionConflict(error)) {
-        await this.#pullActor(chunk[0].actorId, chunk[0].version);
+        if ((await this.#pullActor(chunk[0].actorId, chunk[0].version)) === 0) {
+          throw new Error(`the remote refused a push to "${chunk[0].actorId}" at version ${chunk[0].version} as a conflict, but holds no event from that version on`);
+        }
         return false;
       }
       if (!refusedForGood(error)) throw error;
@@ -223,6 +250,7 @@ export class Syncer {
   async #commit(prepare) {
     for (let attempt = 1; ; attempt++) {
       const { confirmed = '[]', dropped = [], pending = [], rejected = [], remotePosition } = await prepare();
+      if (this.#signal.aborted) throw new StoppedError();
       try {
         await this.#ledger.syncCommit({ confirmed, dropped, pending: joinArrays(pending), rejected: JSON.stringify(rejected), remotePosition });
         return;
