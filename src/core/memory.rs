@@ -97,6 +97,28 @@ impl MemoryStore {
     /// Validates and stores a JSON array of events, all or nothing, returning
     /// the stored events as a JSON array.
     pub fn save_events(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
+        self.save_batch(json, now_ms, |events| {
+            json_array(events.iter().map(Event::json))
+        })
+    }
+
+    /// Like [`MemoryStore::save_events`], answering with only what the caller
+    /// cannot know when the batch was stored: each event's timestamp and id, as
+    /// `"<timestamp> <n> <id>"` one after the other (`n` the id's length in
+    /// UTF-16 code units, how JavaScript counts). A retry answers with the
+    /// stored events as a JSON array, as `save_events` does.
+    pub fn save_events_brief(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
+        self.save_batch(json, now_ms, brief_answer)
+    }
+
+    /// Stores a batch; `answer` makes the answer for the batch when it will be
+    /// stored, before anything is, so that answering cannot fail once it is in.
+    fn save_batch(
+        &mut self,
+        json: &str,
+        now_ms: i64,
+        answer: impl FnOnce(&[Event]) -> Result<String, StoreError>,
+    ) -> Result<Saved, StoreError> {
         ensure_headroom(json.len())?;
         let events = new_events_from_json(json, now_ms)?;
         let checked =
@@ -111,7 +133,7 @@ impl MemoryStore {
             };
         }
         self.reserve(&events)?;
-        let stored = json_array(events.iter().map(Event::json))?;
+        let stored = answer(&events)?;
         for (index, event) in events.iter().enumerate() {
             if let Err(error) = self.push(&event.actor_id, event.version, event.json()) {
                 self.undo(index);
@@ -303,6 +325,31 @@ fn ensure_headroom(input_bytes: usize) -> Result<(), StoreError> {
 const HEADROOM_BYTES: usize = 1 << 20;
 
 /// Joins JSON texts into one JSON array.
+/// The answer of [`MemoryStore::save_events_brief`] for stored `events`.
+fn brief_answer(events: &[Event]) -> Result<String, StoreError> {
+    // A timestamp takes at most 30 bytes and a length at most 10 digits.
+    let mut out = String::new();
+    out.try_reserve(events.iter().map(|event| event.id.len() + 43).sum())?;
+    for event in events {
+        out.push_str(event.timestamp());
+        out.push(' ');
+        push_decimal(&mut out, event.id.encode_utf16().count());
+        out.push(' ');
+        out.push_str(&event.id);
+    }
+    Ok(out)
+}
+
+/// Appends `n` in decimal digits.
+fn push_decimal(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(
+        b"0123456789".get(n % 10).copied().unwrap_or(b'0'),
+    ));
+}
+
 fn json_array<'a>(elements: impl Iterator<Item = &'a str> + Clone) -> Result<String, StoreError> {
     let mut out = String::new();
     out.try_reserve(
@@ -398,6 +445,28 @@ mod tests {
         assert_eq!(saved.len(), 2);
         assert_eq!(versions(&store, "a", 0), [1, 2]);
         assert_eq!(store.save_events("[]", 0).unwrap().json, "[]");
+    }
+
+    #[test]
+    fn a_brief_batch_answer_gives_each_timestamp_and_id_or_a_retry_the_stored_events() {
+        let mut store = MemoryStore::new();
+        let batch = format!(
+            r#"[{{"id":"é 1 x","eventType":"T","actorId":"a","version":1,"data":{{}}}},{}]"#,
+            event("a", 2)
+        );
+        let saved = store.save_events_brief(&batch, 0).unwrap();
+        assert_eq!(saved.stored, 2);
+        let stored: Vec<Value> = serde_json::from_str(&store.events_json("a", 0).unwrap()).unwrap();
+        let generated = stored[1]["id"].as_str().unwrap();
+        assert_eq!(
+            saved.json,
+            format!("1970-01-01T00:00:00.000Z 5 é 1 x1970-01-01T00:00:00.000Z 36 {generated}")
+        );
+        let retry = r#"[{"id":"é 1 x","eventType":"T","actorId":"a","version":1,"data":{}}]"#;
+        let again = store.save_events_brief(retry, 10).unwrap();
+        assert_eq!(again.stored, 0, "a retry stores nothing");
+        let again: Vec<Value> = serde_json::from_str(&again.json).unwrap();
+        assert_eq!(again, stored[..1]);
     }
 
     #[test]

@@ -70,6 +70,18 @@ impl StoreCore {
         self.settle(saved)
     }
 
+    /// Stores a JSON array of events, like `saveEvents`, answering with only
+    /// what the caller cannot know: each event's timestamp and id as
+    /// `"<timestamp> <n> <id>"` one after the other (`n` the id's length in
+    /// UTF-16 code units), or the stored events as a JSON array (starting with
+    /// `[`) when the save retried them. The answer is made before the batch is
+    /// stored, so that answering cannot run out of memory once it is in.
+    #[wasm_bindgen(js_name = saveEventsBrief)]
+    pub fn save_events_brief(&mut self, json: &str) -> Result<String, JsValue> {
+        let saved = self.store.save_events_brief(json, now_ms());
+        self.settle(saved)
+    }
+
     /// How many events the last successful save stored: `0` for a retry of
     /// stored events (which notifies no one). They are the last ones of the global order.
     #[wasm_bindgen(js_name = lastSaveStored)]
