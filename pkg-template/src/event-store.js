@@ -7,7 +7,9 @@
 //   saveEvent(json, copy) -> { stored: json, retried }, or { event, retried }
 //     (the stored event as an object of its own, built from `copy`, see
 //     encodeEventCopy; a backend may ignore `copy`)
-//   saveEvents(jsonArray) -> { stored: jsonArray, retried }
+//   saveEvents(jsonArray, copies) -> { stored: jsonArray, retried }, or
+//     { events, retried } (built from `copies`, see encodeEventsCopy; a backend
+//     may ignore `copies`)
 //   getEvents(actorId, fromVersion) -> jsonArray
 //   getEventsWithErrors(actorId, fromVersion) -> { events: jsonArray, errors }
 //   getLatestVersion(actorId) -> number     saveSnapshot(json) -> stored json
@@ -49,7 +51,7 @@ import { EventTypeEventStored, Feed } from './feed.js';
 import { importLines } from './import-events.js';
 import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
-import { encodeEventCopy, encodeEvents, encodeSnapshot } from './json.js';
+import { encodeEventCopy, encodeEvents, encodeEventsCopy, encodeSnapshot } from './json.js';
 import { MemoryBackend } from './memory-backend.js';
 import { reportError } from './report.js';
 import { wasmPending } from './wasm-loading.js';
@@ -197,9 +199,11 @@ export class EventStore {
     if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
-    const json = encodeEvents(events);
+    const { json, copies } = encodeEventsCopy(events);
     if (json === '[]') return [];
-    return JSON.parse((await backend.saveEvents(json)).stored);
+    const pending = backend.saveEvents(json, copies);
+    const saved = pending instanceof Promise ? await pending : pending;
+    return saved.events ?? JSON.parse(saved.stored);
   }
 
   /** The actor's events with `version >= fromVersion`, ascending. */

@@ -285,12 +285,30 @@ export function encodeEventCopy(event) {
  * @returns {string}
  */
 export function encodeEvents(events) {
+  return encodeBatch(events, undefined);
+}
+
+/**
+ * A batch of events as a JSON array, and a copy of each event's fields (see
+ * `encodeEventCopy`), in the batch's order.
+ * @param {unknown} events
+ * @returns {{ json: string, copies: Record<string, unknown>[] }}
+ */
+export function encodeEventsCopy(events) {
+  const copies = [];
+  const json = encodeBatch(events, copies);
+  return { json, copies };
+}
+
+/** The batch as a JSON array; each event's copy is pushed to `copies`, if given. */
+function encodeBatch(events, copies) {
   if (!Array.isArray(events)) {
     throw invalid([], `saveEvents takes an array of events, not ${describe(events)}${isPlainObject(events ?? []) ? ' (to save one event, use saveEvent)' : ''}`);
   }
   let out = '[';
   for (let index = 0; index < events.length; index++) {
     out += (index === 0 ? '' : ',') + encodeRecord(events[index], EVENT_FIELDS, 'an event', [index]);
+    if (copies !== undefined) copies.push(copied);
   }
   return forgetCopy(out + ']');
 }

@@ -96,9 +96,31 @@ export class MemoryBackend {
     return { event, retried: false };
   }
 
-  saveEvents(json) {
+  /**
+   * With `copies` (see `encodeEventsCopy`), an unsynced store resolves with
+   * `{ events, retried }`, the stored events built from `copies` and the `id`
+   * and `timestamp` the core gave each, as `saveEvent` does.
+   */
+  saveEvents(json, copies) {
     if (this.#sync) return this.#savePending(unwrapEvents(prepareEvents(json)), true);
-    return this.#settled(guarded(() => this.#core.saveEvents(json)));
+    if (copies === undefined) return this.#settled(guarded(() => this.#core.saveEvents(json)));
+    const brief = guarded(() => this.#core.saveEventsBrief(json));
+    if (brief.startsWith('[')) return { stored: brief, retried: true };
+    // "<timestamp> <n> <id>" for each event, `n` the id's length.
+    const events = [];
+    let at = 0;
+    for (let i = 0; i < copies.length; i++) {
+      const afterTimestamp = brief.indexOf(' ', at);
+      const afterLength = brief.indexOf(' ', afterTimestamp + 1);
+      const idEnd = afterLength + 1 + Number(brief.slice(afterTimestamp + 1, afterLength));
+      events.push(storedEvent(copies[i], brief.slice(afterLength + 1, idEnd), brief.slice(at, afterTimestamp)));
+      at = idEnd;
+    }
+    if (this.onCommitted) {
+      const last = this.#core.lastPosition();
+      this.onCommitted(this.#core.readAll(last - copies.length, copies.length));
+    }
+    return { events, retried: false };
   }
 
   /** A synced store's save: admitted by the core's version rule over confirmed and pending events, and kept as pending. */

@@ -83,18 +83,22 @@ module.exports = function defineBehaviourTests(
       for (const read of await store.getEvents('a')) assert.deepEqual(Object.keys(read), ['id', 'eventType', 'actorId', 'version', 'data', 'timestamp']);
     });
 
+    /** Inputs whose stored form differs from them in some way: empty optional fields, timestamps, escapes, numbers, odd keys. */
+    const inputShapes = () => [
+      { commandId: '', metadata: {} },
+      { commandId: null, metadata: null },
+      { commandId: 'c-1', metadata: { __proto__: 'kept', userId: 'ann' } },
+      { timestamp: new Date(Date.UTC(2026, 10, 29, 1, 2, 3, 4)) },
+      { timestamp: '2026-11-29T10:00:00.123456789+05:30' },
+      { id: 'quote " backslash \\ tab \t é 😀' },
+      { id: '12 34 2026-11-29T10:00:00.000Z 5 ' },
+      { data: { zero: -0, big: 1e21, small: 5e-324, nested: [{ a: [] }, null, 'x'] } },
+      { data: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') },
+    ];
+
     test('what a save returns is exactly what reads return later, for every shape of input', async () => {
       const store = await open();
-      const shapes = [
-        { commandId: '', metadata: {} },
-        { commandId: null, metadata: null },
-        { commandId: 'c-1', metadata: { __proto__: 'kept', userId: 'ann' } },
-        { timestamp: new Date(Date.UTC(2026, 10, 29, 1, 2, 3, 4)) },
-        { timestamp: '2026-11-29T10:00:00.123456789+05:30' },
-        { id: 'quote " backslash \\ tab \t é 😀' },
-        { data: { zero: -0, big: 1e21, small: 5e-324, nested: [{ a: [] }, null, 'x'] } },
-        { data: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') },
-      ];
+      const shapes = inputShapes();
       for (const [i, shape] of shapes.entries()) {
         const saved = await store.saveEvent(event('shapes', i + 1, shape));
         const [read] = await store.getEvents('shapes', i + 1);
@@ -102,6 +106,29 @@ module.exports = function defineBehaviourTests(
         assert.deepEqual(Object.keys(saved), Object.keys(read), `shape ${i}: the same fields in the same order`);
       }
       assert.equal({}.polluted, undefined);
+    });
+
+    test('what saveEvents returns is exactly what reads return later, for every shape of input, and shares nothing with the input', async () => {
+      const store = await open();
+      const shared = { items: [{ n: 1 }] };
+      const shapes = [...inputShapes(), { data: shared }, { data: { first: shared, again: shared } }];
+      const batch = shapes.map((shape, i) => event('shapes', i + 1, shape));
+      const saved = await store.saveEvents(batch);
+      const read = await store.getEvents('shapes');
+      assert.deepEqual(saved, read);
+      for (const [i, event] of saved.entries()) {
+        assert.deepEqual(Object.keys(event), Object.keys(read[i]), `shape ${i}: the same fields in the same order`);
+      }
+      assert.equal({}.polluted, undefined);
+      const last = saved.length - 1;
+      assert.notEqual(saved[last - 1].data, shared);
+      assert.notEqual(saved[last].data.first, shared);
+      assert.notEqual(saved[last].data.first, saved[last].data.again);
+      assert.notEqual(saved[last].data.first, saved[last - 1].data);
+      shared.items[0].n = 2;
+      assert.equal(saved[last - 1].data.items[0].n, 1, 'the input changed after saving leaves the answer as stored');
+      assert.equal(saved[last].data.again.items[0].n, 1, 'the input changed after saving leaves the answer as stored');
+      assert.deepEqual(await store.saveEvents(batch.slice(5, 7)), read.slice(5, 7), 'a retry resolves with the stored events');
     });
 
     test('getEvents reads ascending from a version; unknown actors are empty', async () => {
