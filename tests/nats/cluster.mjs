@@ -6,13 +6,9 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** A current nats-server, installed by scripts/setup.sh. */
-const BINARY = process.env.NATS_SERVER ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tools', 'nats', 'bin', 'nats-server');
+import { join } from 'node:path';
+import { BINARY, freePort } from './server.mjs';
 
 /** Every node process this module started and has not seen exit: killed if the test process ends first. */
 const running = new Set();
@@ -31,17 +27,6 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     killRunning();
     process.kill(process.pid, signal);
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
   });
 }
 

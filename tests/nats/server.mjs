@@ -9,9 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A current nats-server, installed by scripts/setup.sh (Debian's 2.9 breaks the version rule on replicated streams). */
-const BINARY = process.env.NATS_SERVER ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tools', 'nats', 'bin', 'nats-server');
+export const BINARY = process.env.NATS_SERVER ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tools', 'nats', 'bin', 'nats-server');
 
-function freePort() {
+/** A loopback port nobody listens on now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
