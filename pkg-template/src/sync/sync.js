@@ -231,20 +231,20 @@ export class Sync {
   async #lead() {
     let unsubscribe;
     this.#leading = true;
+    const syncer = new Syncer(this.#ledger, () => this.#remote, {
+      ...this.#options,
+      encodeEvents,
+      checkEvents: (json) => core.prepareEvents(json).free(),
+      signal: this.#stopper.signal,
+    });
     try {
       while (!this.#stopped) {
         try {
-          await this.#confirmLocalOnly();
+          await syncer.confirmLocalOnly(); // needs no remote: also offline
           if (!this.#remote) {
             this.#remote = await this.#connect();
             unsubscribe = this.#remote.subscribe(() => this.#wake());
           }
-          const syncer = new Syncer(this.#ledger, this.#remote, {
-            ...this.#options,
-            encodeEvents,
-            checkEvents: (json) => core.prepareEvents(json).free(),
-            signal: this.#stopper.signal,
-          });
           await syncer.round(); // stopped, it makes no further call; one in flight settles by the remote's own deadline
           if (this.#stopped) break;
           this.#backoff = 0;
@@ -280,16 +280,6 @@ export class Sync {
       this.#remote = null;
       this.#leading = false;
       if (this.#stopped) this.#setStatus('stopped');
-    }
-  }
-
-  /** Confirms here, without the remote, the pending events of actors that `filter` leaves out. */
-  async #confirmLocalOnly() {
-    const { filter } = this.#options;
-    if (!filter) return;
-    const localOnly = JSON.parse(await this.#ledger.pendingEvents()).filter((event) => !filter(event.actorId));
-    if (localOnly.length > 0) {
-      await this.#ledger.syncCommit({ confirmed: JSON.stringify(localOnly), dropped: [], pending: '[]', rejected: '[]' });
     }
   }
 

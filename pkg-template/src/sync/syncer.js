@@ -94,10 +94,12 @@ export class Syncer {
   #encodeEvents;
   #checkEvents;
   #signal;
+  /** Whether a filter leaves some actors out. */
+  #filtered;
 
   /**
    * @param {object} ledger the local store's backend (its sync ledger)
-   * @param {import('aether-eventstore').EventStore} remote
+   * @param {() => import('aether-eventstore').EventStore} remote the remote store, once connected
    * @param {{ onConflict?: Function, filter?: (actorId: string) => boolean, encodeEvents: Function, checkEvents: Function, signal: AbortSignal }} options
    *   `signal` stops the round before its next call to either store
    */
@@ -105,6 +107,7 @@ export class Syncer {
     this.#ledger = ledger;
     this.#remote = remote;
     this.#onConflict = onConflict;
+    this.#filtered = filter !== undefined;
     this.#wanted = filter ?? (() => true);
     this.#encodeEvents = encodeEvents;
     this.#checkEvents = checkEvents;
@@ -114,7 +117,14 @@ export class Syncer {
   /** The remote, unless the sync was stopped: a stopped round makes no further call. */
   get #to() {
     if (this.#signal.aborted) throw new StoppedError();
-    return this.#remote;
+    return this.#remote();
+  }
+
+  /** Confirms here, without the remote, the pending events of actors that `filter` leaves out. */
+  async confirmLocalOnly() {
+    if (!this.#filtered) return;
+    const localOnly = JSON.parse(await this.#ledger.pendingEvents()).filter((event) => !this.#wanted(event.actorId));
+    if (localOnly.length > 0) await this.#commit(() => ({ confirmed: JSON.stringify(localOnly) }));
   }
 
   /** Pulls what the remote has that is new, then pushes what is pending. Rejects if the remote cannot be reached. */
@@ -193,10 +203,9 @@ export class Syncer {
 
   async #push() {
     for (;;) {
-      const pending = JSON.parse(await this.#ledger.pendingEvents());
-      const localOnly = pending.filter((event) => !this.#wanted(event.actorId));
-      if (localOnly.length > 0) await this.#commit(() => ({ confirmed: JSON.stringify(localOnly) }));
-      const queues = [...groupByActor(pending.filter((event) => this.#wanted(event.actorId))).values()];
+      // Actors the filter leaves out wait for confirmLocalOnly, before the next round.
+      const pending = JSON.parse(await this.#ledger.pendingEvents()).filter((event) => this.#wanted(event.actorId));
+      const queues = [...groupByActor(pending).values()];
       if (queues.length === 0) return;
       await eachConcurrently(queues, PUSH_ACTORS_AT_ONCE, (queue) => this.#pushActor(queue));
     }
