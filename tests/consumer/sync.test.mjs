@@ -198,12 +198,38 @@ describe('sync: conflicts', () => {
   test('every event ever saved on either device is confirmed exactly once or rejected', async () => {
     const { a, b, syncA, syncB, ofA, ofB } = await conflict(() => 'discard');
     const everywhere = await confirmed(b);
-    assert.deepEqual(await confirmed(a), everywhere.filter((e) => e.actorId !== 'mine' || true));
+    assert.deepEqual(await confirmed(a), everywhere);
     const ids = everywhere.map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'no event twice');
     const rejected = (await syncB.rejected()).map((e) => e.id);
     for (const e of [...ofA, ...ofB]) assert.equal(Number(ids.includes(e.id)) + Number(rejected.includes(e.id)), 1, e.id);
     await Promise.all([syncA.stop(), syncB.stop()]);
+  });
+
+  test('a conflict whose remote events arrive in two pull pages is decided once, on all of them', async () => {
+    const remote = switchedRemote();
+    // 499 events fill the first page of 500 but one: the remote's list events are at positions 500 and 501.
+    const filler = Array.from({ length: 499 }, (_, i) => event('filler', i + 1));
+    for (let first = 0; first < filler.length; first += 100) await remote.store.saveEvents(filler.slice(first, first + 100));
+    const won = await remote.store.saveEvents([event('list', 1, { id: 'r1' }), event('list', 2, { id: 'r2' })]);
+    remote.online = false;
+    const b = new EventStore();
+    const seen = [];
+    const sync = startSync(b, remote.connect, { onConflict: (c) => (seen.push(c), 'rebase') });
+    try {
+      const [mine] = await b.saveEvents([event('list', 1, { id: 'b1' })]);
+      remote.online = true;
+      await sync.flushed();
+      assert.equal(seen.length, 1, 'onConflict is called once');
+      assert.deepEqual(seen[0].remote, won, 'with every remote event that took the versions');
+      assert.deepEqual(seen[0].pending, [mine]);
+      const list = [...won, { ...mine, version: 3 }];
+      assert.deepEqual(await b.getEvents('list'), list);
+      assert.deepEqual(await remote.store.getEvents('list'), list);
+      assert.equal((await b.readAll({ limit: 1000 })).length, 502, 'each remote event confirmed once');
+    } finally {
+      await sync.stop();
+    }
   });
 });
 

@@ -140,8 +140,9 @@ export class Syncer {
       if (page.length === 0) return;
       remotePosition = page.at(-1).position;
       const events = page.map((recorded) => recorded.event).filter((event) => this.#wanted(event.actorId));
-      await this.#applyRemote(events, remotePosition);
-      if (page.length < PULL_PAGE) return;
+      const more = page.length === PULL_PAGE;
+      await this.#applyRemote(events, remotePosition, more);
+      if (!more) return;
     }
   }
 
@@ -156,14 +157,25 @@ export class Syncer {
    * Takes the remote's events in as confirmed (with the remote position they
    * reach, when given): pending events the remote accepted become confirmed,
    * and an actor whose pending events lost their versions gets its conflict
-   * decided (each conflict once, however often the change is prepared).
+   * decided (each conflict once, however often the change is prepared). When
+   * `more` pages follow, a conflicting actor's later remote events are read
+   * first, so that its conflict is decided once, on all of them.
    */
-  async #applyRemote(events, remotePosition) {
+  async #applyRemote(events, remotePosition, more = false) {
     const decisions = new Map();
+    const later = new Map(); // a conflicting actor's remote events past this page, read once
     await this.#commit(async () => {
-      const change = { confirmed: JSON.stringify(events), dropped: [], pending: [], rejected: [], remotePosition };
-      for (const [actorId, remote] of groupByActor(events)) {
-        const conflict = findConflict(JSON.parse(await this.#ledger.pendingEvents(actorId)), remote);
+      const confirmed = [...events];
+      const change = { dropped: [], pending: [], rejected: [], remotePosition };
+      for (const [actorId, page] of groupByActor(events)) {
+        const waiting = JSON.parse(await this.#ledger.pendingEvents(actorId));
+        let remote = page;
+        if (more && findConflict(waiting, page)) {
+          if (!later.has(actorId)) later.set(actorId, await this.#to.getEvents(actorId, page.at(-1).version + 1));
+          remote = page.concat(later.get(actorId));
+          confirmed.push(...later.get(actorId));
+        }
+        const conflict = findConflict(waiting, remote);
         if (!conflict) continue;
         const key = JSON.stringify([conflict.pending.map((event) => event.id), conflict.remote.map((event) => event.id)]);
         if (!decisions.has(key)) decisions.set(key, await this.#decide(actorId, conflict, remote.at(-1).version));
@@ -172,6 +184,7 @@ export class Syncer {
         change.pending.push(pending);
         change.rejected.push(...rejected);
       }
+      change.confirmed = JSON.stringify(confirmed);
       return change;
     });
   }
