@@ -20,6 +20,13 @@ mod subjects;
 #[cfg(test)]
 mod tests;
 
+/// The module's WebAssembly memory, where JavaScript writes what
+/// `StoreCore.saveWrittenEvent` stores (see `StoreCore.inputArea`).
+#[wasm_bindgen::prelude::wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> wasm_bindgen::JsValue {
+    wasm_bindgen::memory()
+}
+
 /// The current time in milliseconds since the Unix epoch, for timestamps the caller left out.
 fn now_ms() -> i64 {
     js_sys::Date::now() as i64

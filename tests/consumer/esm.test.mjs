@@ -52,3 +52,26 @@ test('esm: the package ships a README for users, source maps for browsers, and s
     assert.match(readFileSync(join(root, bundle), 'utf8'), new RegExp(`sourceMappingURL=${bundle}\\.map`));
   }
 });
+
+test('esm: in-memory saves without id or timestamp, while the WebAssembly memory grows and for events of every size, answer what reads give', async () => {
+  const store = new api.EventStore();
+  const ids = new Set();
+  // Up to 400,000 characters of data: past the largest event written straight into the core's memory.
+  const sizes = [0, 1, 100, 5000, 100_000, 400_000];
+  for (let i = 0; i < 600; i++) {
+    const text = 'é😀x'.repeat(sizes[i % sizes.length] / 4);
+    const saved = await store.saveEvent({ eventType: 'Grown', actorId: `a${i % 7}`, version: Math.floor(i / 7) + 1, data: { i, text } });
+    const [read] = await store.getEvents(`a${i % 7}`, saved.version);
+    assert.deepEqual(saved, read);
+    assert.equal(saved.data.text, text);
+    ids.add(saved.id);
+  }
+  assert.equal(ids.size, 600, 'every id new');
+  await assert.rejects(
+    store.saveEvent({ eventType: 'Grown', actorId: 'a0', version: 1, data: {} }),
+    (error) => error instanceof api.VersionConflictError && error.currentVersion === 86,
+  );
+  await assert.rejects(store.saveEvent({ eventType: 'Grown', actorId: 'a0', version: 99, data: { n: NaN } }), (error) => error.field === 'data.n');
+  await assert.rejects(store.saveEvent({ eventType: 'Grown', actorId: 'a0', version: 99, datum: {} }), (error) => error.field === 'datum');
+  assert.equal(await store.getLatestVersion('a0'), 86);
+});
