@@ -86,6 +86,8 @@ function timestampAt(millis) {
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
 
 const utf8 = new TextEncoder();
+/** How many actors' latest versions a store keeps at most (see `#latest`). */
+const MAX_KNOWN_LATEST = 10_000;
 /** The largest input area kept: larger events are saved the usual way. */
 const MAX_INPUT_AREA = 1 << 20;
 
@@ -99,6 +101,14 @@ export class MemoryBackend {
   #instance = null;
   /** @type {Uint8Array | null} a view of the core's input area (see `#inputArea`) */
   #area = null;
+  /**
+   * Actors' latest confirmed versions as `getLatestVersion` read them from the
+   * core, kept in step by every save: a save names its events' actors and
+   * versions (through its copies) or empties the map. Reading a version known
+   * here is no call into the core.
+   * @type {Map<string, number>}
+   */
+  #latest = new Map();
   /** @type {{ remotePosition: number, pending: PendingEvents, rejected: string[] } | null} set once synced */
   #sync = null;
   /** Only this instance writes to this memory, so its notices are every commit, in order. */
@@ -118,7 +128,10 @@ export class MemoryBackend {
    */
   saveEvent(json, copy) {
     if (this.#sync) return this.#savePending(unwrapEvents(prepareEvent(json)), false);
-    if (copy === undefined) return this.#settled(guarded(() => this.#core.saveEvent(json)));
+    if (copy === undefined) {
+      this.#latest.clear();
+      return this.#settled(guarded(() => this.#core.saveEvent(json)));
+    }
     if (copy.id === undefined && copy.timestamp === undefined && randomUUID !== undefined) {
       const saved = this.#saveFresh(json, copy);
       if (saved !== undefined) return saved;
@@ -132,6 +145,7 @@ export class MemoryBackend {
     if (brief.startsWith('{')) return { stored: brief, retried: true };
     const space = brief.indexOf(' ');
     const event = storedEvent(copy, brief.slice(space + 1), brief.slice(0, space));
+    this.#advanced(copy);
     if (this.onCommitted) this.onCommitted(this.#core.readAll(this.#core.lastPosition() - 1, 1));
     return { event, retried: false };
   }
@@ -157,6 +171,7 @@ export class MemoryBackend {
     if (answer < 0) throw this.#core.takeError();
     if (answer === 0) return this.#saveBrief(input, copy); // a retry: saveEventBrief answers with the stored event
     const event = storedEvent(copy, id, timestampAt(now));
+    this.#advanced(copy);
     if (this.onCommitted) this.onCommitted(this.#core.readAll(this.#core.lastPosition() - 1, 1));
     return { event, retried: false };
   }
@@ -182,7 +197,10 @@ export class MemoryBackend {
    */
   saveEvents(json, copies) {
     if (this.#sync) return this.#savePending(unwrapEvents(prepareEvents(json)), true);
-    if (copies === undefined) return this.#settled(guarded(() => this.#core.saveEvents(json)));
+    if (copies === undefined) {
+      this.#latest.clear();
+      return this.#settled(guarded(() => this.#core.saveEvents(json)));
+    }
     const brief = guarded(() => this.#core.saveEventsBrief(json));
     if (brief.startsWith('[')) return { stored: brief, retried: true };
     // "<timestamp> <n> <id>" for each event, `n` the id's length.
@@ -193,6 +211,7 @@ export class MemoryBackend {
       const afterLength = brief.indexOf(' ', afterTimestamp + 1);
       const idEnd = afterLength + 1 + Number(brief.slice(afterTimestamp + 1, afterLength));
       events.push(storedEvent(copies[i], brief.slice(afterLength + 1, idEnd), brief.slice(at, afterTimestamp)));
+      this.#advanced(copies[i]);
       at = idEnd;
     }
     if (this.onCommitted) {
@@ -200,6 +219,11 @@ export class MemoryBackend {
       this.onCommitted(this.#core.readAll(last - copies.length, copies.length));
     }
     return { events, retried: false };
+  }
+
+  /** Keeps `#latest` in step with an event the core stored from `copy`. */
+  #advanced({ actorId, version }) {
+    if (this.#latest.has(actorId)) this.#latest.set(actorId, version);
   }
 
   /** A synced store's save: admitted by the core's version rule over confirmed and pending events, and kept as pending. */
@@ -263,7 +287,12 @@ export class MemoryBackend {
   }
 
   getLatestVersion(actorId) {
-    const confirmed = this.#core.getLatestVersion(actorId);
+    let confirmed = this.#latest.get(actorId);
+    if (confirmed === undefined) {
+      confirmed = this.#core.getLatestVersion(actorId);
+      if (this.#latest.size >= MAX_KNOWN_LATEST) this.#latest.clear();
+      this.#latest.set(actorId, confirmed);
+    }
     return this.#sync ? Math.max(confirmed, this.#sync.pending.latestVersion(actorId)) : confirmed;
   }
 
@@ -367,7 +396,10 @@ export class MemoryBackend {
       pendingLatest.set(actorId, version);
     }
     const rejections = JSON.parse(rejected).map((entry) => JSON.stringify(entry));
-    if (appended.length > 0) guarded(() => this.#core.saveEvents(`[${appended.join(',')}]`));
+    if (appended.length > 0) {
+      this.#latest.clear();
+      guarded(() => this.#core.saveEvents(`[${appended.join(',')}]`));
+    }
     for (const event of removed) pending.remove(event);
     for (const [actorId, version] of lowestDropped) this.#core.dropSnapshotFrom(actorId, version);
     for (const { actorId, version, id, json } of newPending) pending.add(actorId, version, id, json);

@@ -75,3 +75,30 @@ test('esm: in-memory saves without id or timestamp, while the WebAssembly memory
   await assert.rejects(store.saveEvent({ eventType: 'Grown', actorId: 'a0', version: 99, datum: {} }), (error) => error.field === 'datum');
   assert.equal(await store.getLatestVersion('a0'), 86);
 });
+
+test('esm: getLatestVersion follows every kind of in-memory save, read before and after each', async () => {
+  const store = new api.EventStore();
+  const latest = async (expected) => {
+    for (const actorId of ['a', 'b', 'c']) assert.equal(await store.getLatestVersion(actorId), expected[actorId], actorId);
+  };
+  const event = (actorId, version, extra = {}) => ({ eventType: 'T', actorId, version, data: {}, ...extra });
+  await latest({ a: 0, b: 0, c: 0 });
+  await store.saveEvent(event('a', 1));
+  await latest({ a: 1, b: 0, c: 0 });
+  await store.saveEvent(event('a', 3, { id: 'given', timestamp: '2026-01-01T00:00:00Z' }));
+  await latest({ a: 3, b: 0, c: 0 });
+  await store.saveEvent(event('a', 3, { id: 'given', timestamp: '2026-01-01T00:00:00Z' })); // a retry
+  await assert.rejects(store.saveEvent(event('a', 2)), api.VersionConflictError);
+  await assert.rejects(store.saveEvents([event('b', 1), event('a', 3)]), api.VersionConflictError);
+  await latest({ a: 3, b: 0, c: 0 });
+  await store.saveEvents([event('b', 1), event('a', 4), event('b', 7)]);
+  await latest({ a: 4, b: 7, c: 0 });
+  const other = new api.EventStore();
+  await other.saveEvents([event('c', 2), event('a', 9)]);
+  const lines = [];
+  for await (const line of other.exportEvents()) lines.push(line);
+  assert.deepEqual(await store.importEvents(lines), { imported: 2, skipped: 0 });
+  await latest({ a: 9, b: 7, c: 2 });
+  assert.equal(await store.getLatestVersion('\ud800'), 0, 'an ill-formed actor id is read as the core reads it');
+  await assert.rejects(store.getLatestVersion(7), (error) => error instanceof api.ValidationError && error.field === 'actorId');
+});
