@@ -100,14 +100,7 @@ impl StoreCore {
     /// for `takeError`. No string crosses, nor any error object on success.
     #[wasm_bindgen(js_name = saveWrittenEvent)]
     pub fn save_written_event(&mut self, length: u32, now_ms: f64) -> i32 {
-        let text = self
-            .input
-            .get(..length as usize)
-            .ok_or_else(|| InvalidInput::new("", "is longer than the input area"))
-            .and_then(|bytes| {
-                std::str::from_utf8(bytes).map_err(|_| InvalidInput::new("", "must be UTF-8 text"))
-            });
-        let saved = match text {
+        let saved = match written(&self.input, length) {
             Ok(json) => self.store.save_one(json, now_ms as i64),
             Err(invalid) => Err(invalid.into()),
         };
@@ -131,6 +124,22 @@ impl StoreCore {
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.failure.take().map_or(JsValue::UNDEFINED, to_js)
+    }
+
+    /// Stores a JSON array of events, like `saveEventsBrief`, whose JSON
+    /// JavaScript wrote to the first `length` bytes of the input area (as
+    /// UTF-8), with `nowMs` as the timestamp of those that have none.
+    #[wasm_bindgen(js_name = saveWrittenEventsBrief)]
+    pub fn save_written_events_brief(
+        &mut self,
+        length: u32,
+        now_ms: f64,
+    ) -> Result<String, JsValue> {
+        let saved = match written(&self.input, length) {
+            Ok(json) => self.store.save_events_brief(json, now_ms as i64),
+            Err(invalid) => Err(invalid.into()),
+        };
+        self.settle(saved)
     }
 
     /// Stores a JSON array of events, all or nothing; returns them as a JSON array.
@@ -218,4 +227,12 @@ impl StoreCore {
     pub fn get_latest_snapshot(&self, actor_id: &str) -> Option<String> {
         self.store.latest_snapshot_json(actor_id)
     }
+}
+
+/// The first `length` bytes of the input area as text.
+fn written(input: &[u8], length: u32) -> Result<&str, InvalidInput> {
+    let bytes = input
+        .get(..length as usize)
+        .ok_or_else(|| InvalidInput::new("", "is longer than the input area"))?;
+    std::str::from_utf8(bytes).map_err(|_| InvalidInput::new("", "must be UTF-8 text"))
 }

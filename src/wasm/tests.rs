@@ -177,3 +177,19 @@ fn a_written_event_is_stored_retried_or_refused_with_the_error_kept_once() {
     assert!(store.take_error().dyn_ref::<ValidationError>().is_some());
     assert_eq!(store.last_position(), 1.0);
 }
+
+#[wasm_bindgen_test]
+fn a_written_batch_is_answered_as_save_events_brief_answers() {
+    let mut store = StoreCore::new();
+    let batch = format!("[{},{}]", event(1), event(2));
+    let length = write_input(&mut store, batch.as_bytes());
+    let brief = store.save_written_events_brief(length, 0.0).unwrap();
+    assert!(brief.starts_with("1970-01-01T00:00:00.000Z 36 "), "{brief}");
+    assert_eq!(store.last_save_stored(), 2);
+    let length = write_input(&mut store, format!("[{}]", event(2)).as_bytes());
+    let error = store.save_written_events_brief(length, 0.0).unwrap_err();
+    assert!(error.dyn_ref::<VersionConflictError>().is_some());
+    let error = store.save_written_events_brief(u32::MAX, 0.0).unwrap_err();
+    assert!(error.dyn_ref::<ValidationError>().is_some());
+    assert_eq!(store.last_position(), 2.0);
+}

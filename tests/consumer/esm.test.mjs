@@ -102,3 +102,17 @@ test('esm: getLatestVersion follows every kind of in-memory save, read before an
   assert.equal(await store.getLatestVersion('\ud800'), 0, 'an ill-formed actor id is read as the core reads it');
   await assert.rejects(store.getLatestVersion(7), (error) => error instanceof api.ValidationError && error.field === 'actorId');
 });
+
+test('esm: in-memory batches small and past the largest written straight into the core answer what reads give', async () => {
+  const store = new api.EventStore();
+  const big = 'é😀x'.repeat(100_000);
+  for (const [first, text] of [[1, 'ü'], [4, big], [7, '']]) {
+    const batch = [0, 1, 2].map((i) => ({ eventType: 'Batched', actorId: 'b', version: first + i, data: { text, i } }));
+    const saved = await store.saveEvents(batch);
+    assert.deepEqual(saved, await store.getEvents('b', first));
+    assert.equal(saved[2].data.text, text);
+    assert.deepEqual(await store.saveEvents(saved.slice(1)), saved.slice(1), 'a retry of stored events');
+  }
+  await assert.rejects(store.saveEvents([{ eventType: 'Batched', actorId: 'b', version: 10, data: { n: 1 } }, { eventType: 'Batched', actorId: 'b', version: 10, data: {} }]), api.VersionConflictError);
+  assert.equal(await store.getLatestVersion('b'), 9);
+});
