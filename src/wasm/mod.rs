@@ -2,11 +2,15 @@
 //!
 //! Invariants, relied on by `pkg-template/src/event-store.js`:
 //! - Events and snapshots cross the boundary as JSON text, once per call,
-//!   in both directions; the JavaScript side encodes and decodes them.
+//!   in both directions; the JavaScript side encodes and decodes them. The
+//!   in-memory saves' fast paths (`StoreCore.saveWrittenEvent`,
+//!   `saveWrittenEventsBrief`) take it as UTF-8 that JavaScript wrote into the
+//!   store's input area (`StoreCore.inputArea`, in the memory `wasmMemory`).
 //! - Every failure is thrown as one of the classes of `pkg-template/src/errors.js`.
 //! - No method calls back into JavaScript code of the caller, so a method can
 //!   never be re-entered while it runs.
-//! - The binding is the core's clock: a save without a timestamp gets `Date.now()`.
+//! - The binding is the core's clock: a save without a timestamp gets `Date.now()`,
+//!   or the time the caller passed (`nowMs` of the fast paths above).
 
 // Exported items are `pub`: they are reached from JavaScript, not from Rust.
 #![allow(unreachable_pub)]
