@@ -225,7 +225,8 @@ export class EventStore {
   async getLatestVersion(actorId) {
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
-    return backend.getLatestVersion(core.checkActorId(actorId));
+    // A well-formed string is what checkActorId gives back: no call into the core for it.
+    return backend.getLatestVersion(typeof actorId === 'string' && actorId.isWellFormed?.() ? actorId : core.checkActorId(actorId));
   }
 
   /** Stores a snapshot; one at the same version is replaced. */

@@ -1,11 +1,12 @@
 // Encodes what a caller passes in (events, snapshots) as JSON text for the Rust
-// core, in one pass that also rejects every value JSON cannot represent
-// faithfully, naming its path. The core then checks the fields' rules.
+// core. One pass copies the caller's value, rejecting every value JSON cannot
+// represent faithfully, naming its path; the copy (what `JSON.parse` of the
+// encoding would give) holds nothing but JSON values, so the engine's own
+// `JSON.stringify` encodes it, flat and fast. The core then checks the fields' rules.
 //
 // Each property is read exactly once, so a getter or proxy cannot show one value
-// to the check and another to the encoding. The same pass makes a copy of what
-// it encodes (what `JSON.parse` of the encoding would give), so that a store
-// can hand back the stored event without parsing it again.
+// to the check and another to the encoding. A store can hand back the copy as
+// the stored event without parsing its JSON again.
 
 import { ValidationError } from './errors.js';
 
@@ -15,16 +16,7 @@ const MAX_DEPTH = 100;
 const EVENT_FIELDS = ['id', 'eventType', 'actorId', 'commandId', 'version', 'data', 'metadata', 'timestamp'];
 const SNAPSHOT_FIELDS = ['actorId', 'version', 'state', 'timestamp'];
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-/** Strings that JSON holds as they are: no quote, backslash, control character or surrogate. */
-const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * The copy of the value encoded last: each encode function below sets it
- * before returning, and its caller takes it right away.
- * @type {unknown}
- */
-let copied;
 
 const isWellFormed = String.prototype.isWellFormed
   ? (text) => text.isWellFormed()
@@ -82,66 +74,35 @@ function isPlainObject(value) {
 }
 
 /**
- * Keys seen before, each with its JSON text and a colon: events of one shape
- * repeat theirs (about a tenth of the encoder's time). Only so many, and only
- * short ones, are kept.
- */
-const encodedKeys = new Map();
-const MAX_ENCODED_KEYS = 1000;
-const MAX_ENCODED_KEY_LENGTH = 64;
-
-/** `key` as JSON text followed by `:`. */
-function encodeKey(key, segments) {
-  let json = encodedKeys.get(key);
-  if (json === undefined) {
-    json = `${encodeString(key, segments)}:`;
-    if (encodedKeys.size < MAX_ENCODED_KEYS && key.length <= MAX_ENCODED_KEY_LENGTH) encodedKeys.set(key, json);
-  }
-  return json;
-}
-
-function encodeString(text, segments) {
-  if (PLAIN.test(text)) return `"${text}"`;
-  if (!isWellFormed(text)) throw invalid(segments, 'contains a lone UTF-16 surrogate');
-  return JSON.stringify(text);
-}
-
-/**
  * @param {unknown} value
  * @param {Array<string | number>} segments the path of `value`, extended and restored while descending
  * @param {unknown[]} ancestors the containers above `value`, to detect cycles
- * @returns {string}
+ * @returns {unknown} the copy of `value`, what `JSON.parse` of its encoding gives
  */
-function encodeValue(value, segments, ancestors) {
+function copyValue(value, segments, ancestors) {
   switch (typeof value) {
     case 'string':
-      copied = value;
-      return encodeString(value, segments);
+      if (!isWellFormed(value)) throw invalid(segments, 'contains a lone UTF-16 surrogate');
+      return value;
     case 'number':
       if (!Number.isFinite(value)) throw invalid(segments, `must be a finite number, not ${value}`);
-      copied = value + 0; // -0 + 0 is 0, as String(-0) is "0": the contract wants 0
-      return String(value);
+      return value + 0; // -0 + 0 is 0, as String(-0) is "0": the contract wants 0
     case 'boolean':
-      copied = value;
-      return value ? 'true' : 'false';
+      return value;
     case 'object':
-      if (value === null) {
-        copied = null;
-        return 'null';
-      }
-      return encodeContainer(value, segments, ancestors);
+      return value === null ? null : copyContainer(value, segments, ancestors);
     default:
       throw invalid(segments, `is ${describe(value)}, which is not a JSON value`);
   }
 }
 
-function encodeContainer(value, segments, ancestors) {
+function copyContainer(value, segments, ancestors) {
   if (ancestors.includes(value)) throw invalid(segments, 'refers to itself (a cycle), which JSON cannot hold');
   if (ancestors.length >= MAX_DEPTH) throw invalid(segments, `is nested deeper than ${MAX_DEPTH} levels`);
   ancestors.push(value);
-  let out;
+  let copy;
   try {
-    out = Array.isArray(value) ? encodeArray(value, segments, ancestors) : encodeObject(value, segments, ancestors);
+    copy = Array.isArray(value) ? copyArray(value, segments, ancestors) : copyObject(value, segments, ancestors);
   } catch (error) {
     // Nothing reads `segments` or `ancestors` after a ValidationError: the encoding is over.
     if (error instanceof ValidationError) throw error;
@@ -149,40 +110,35 @@ function encodeContainer(value, segments, ancestors) {
     throw invalid(segments, `could not be read: ${error?.message ?? error}`, error);
   }
   ancestors.pop();
-  return out;
+  return copy;
 }
 
-function encodeArray(array, segments, ancestors) {
-  let out = '[';
+function copyArray(array, segments, ancestors) {
   const length = array.length;
   const copy = [];
   for (let index = 0; index < length; index++) {
     segments.push(index);
     const element = array[index];
     if (element === undefined) throw invalid(segments, 'is undefined, which a JSON array cannot hold');
-    out += (index === 0 ? '' : ',') + encodeValue(element, segments, ancestors);
-    copy.push(copied);
+    copy.push(copyValue(element, segments, ancestors));
     segments.pop();
   }
-  copied = copy;
-  return out + ']';
+  return copy;
 }
 
-function encodeObject(object, segments, ancestors) {
+function copyObject(object, segments, ancestors) {
   if (!isPlainObject(object)) throw invalid(segments, `is ${describe(object)}, which JSON cannot hold: ${instead(object)}`);
-  let out = '{';
   const copy = {};
   for (const key of Object.keys(object)) {
     segments.push(key);
     const property = object[key];
     if (property !== undefined) {
-      out += (out.length === 1 ? '' : ',') + encodeKey(key, segments) + encodeValue(property, segments, ancestors);
-      setOwn(copy, key, copied);
+      if (!isWellFormed(key)) throw invalid(segments, 'contains a lone UTF-16 surrogate');
+      setOwn(copy, key, copyValue(property, segments, ancestors));
     }
     segments.pop();
   }
-  copied = copy;
-  return out + '}';
+  return copy;
 }
 
 /** Sets `object[key]`, as `JSON.parse` does: `__proto__` too is an own property, not the prototype. */
@@ -192,14 +148,22 @@ function setOwn(object, key, value) {
 }
 
 /**
- * Encodes the listed fields of a caller's object (`what` it is, for messages);
- * a `Date` timestamp becomes its ISO string.
+ * The fields of the record copied last that the contract does not name, as
+ * `,"name":null` each (`''` when there are none): `copyRecord` sets it, and
+ * its caller takes it right away.
  */
-function encodeRecord(record, fields, what, segments) {
+let unknownOfLast = '';
+
+/**
+ * Copies the listed fields of a caller's object (`what` it is, for messages),
+ * checking every value as it goes; a `Date` timestamp becomes its ISO string.
+ * The copy holds the fields in the order listed, so that `JSON.stringify` of it
+ * is the record's encoding (the fields it does not name aside, see `unknownOfLast`).
+ */
+function copyRecord(record, fields, what, segments) {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw invalid(segments, `must be ${what} (an object with its fields), not ${describe(record)}`);
   }
-  let out = '{';
   const copy = {};
   for (const field of fields) {
     segments.push(field);
@@ -213,15 +177,11 @@ function encodeRecord(record, fields, what, segments) {
       if (Number.isNaN(value.getTime())) throw invalid(segments, 'is an invalid Date');
       value = value.toISOString();
     }
-    if (value !== undefined) {
-      out += (out.length === 1 ? '"' : ',"') + field + '":' + encodeValue(value, segments, []);
-      copy[field] = copied;
-    }
+    if (value !== undefined) copy[field] = copyValue(value, segments, []);
     segments.pop();
   }
-  const unknown = unknownFields(record, fields, segments);
-  copied = copy;
-  return out + (out.length === 1 ? unknown.slice(1) : unknown) + '}';
+  unknownOfLast = unknownFields(record, fields, segments);
+  return copy;
 }
 
 /**
@@ -245,9 +205,22 @@ function unknownFields(record, fields, segments) {
     } catch {
       value = null; // present, if unreadable
     }
-    if (value !== undefined) out += `,${encodeString(key, [...segments, key])}:null`;
+    if (value === undefined) continue;
+    if (!isWellFormed(key)) throw invalid([...segments, key], 'contains a lone UTF-16 surrogate');
+    out += `,${JSON.stringify(key)}:null`;
   }
   return out;
+}
+
+/**
+ * The JSON text of a record copied by `copyRecord`, with `unknown` (the fields
+ * it does not name) at the end. The copy holds JSON values only, so the
+ * engine's own `JSON.stringify` encodes it, as fast as it can.
+ */
+function recordJson(copy, unknown) {
+  const json = JSON.stringify(copy);
+  if (unknown === '') return json;
+  return json === '{}' ? `{${unknown.slice(1)}}` : `${json.slice(0, -1)}${unknown}}`;
 }
 
 /**
@@ -256,13 +229,7 @@ function unknownFields(record, fields, segments) {
  * @returns {string}
  */
 export function encodeEvent(event) {
-  return forgetCopy(encodeRecord(event, EVENT_FIELDS, 'an event', []));
-}
-
-/** Passes `json` through, dropping the copy made beside it (not kept alive until the next encoding). */
-function forgetCopy(json) {
-  copied = undefined;
-  return json;
+  return encodeEventCopy(event).json;
 }
 
 /**
@@ -273,10 +240,8 @@ function forgetCopy(json) {
  * @returns {{ json: string, copy: Record<string, unknown> }}
  */
 export function encodeEventCopy(event) {
-  const json = encodeRecord(event, EVENT_FIELDS, 'an event', []);
-  const copy = /** @type {Record<string, unknown>} */ (copied);
-  copied = undefined;
-  return { json, copy };
+  const copy = copyRecord(event, EVENT_FIELDS, 'an event', []);
+  return { json: recordJson(copy, unknownOfLast), copy };
 }
 
 /**
@@ -285,7 +250,7 @@ export function encodeEventCopy(event) {
  * @returns {string}
  */
 export function encodeEvents(events) {
-  return encodeBatch(events, undefined);
+  return encodeEventsCopy(events).json;
 }
 
 /**
@@ -295,22 +260,20 @@ export function encodeEvents(events) {
  * @returns {{ json: string, copies: Record<string, unknown>[] }}
  */
 export function encodeEventsCopy(events) {
-  const copies = [];
-  const json = encodeBatch(events, copies);
-  return { json, copies };
-}
-
-/** The batch as a JSON array; each event's copy is pushed to `copies`, if given. */
-function encodeBatch(events, copies) {
   if (!Array.isArray(events)) {
     throw invalid([], `saveEvents takes an array of events, not ${describe(events)}${isPlainObject(events ?? []) ? ' (to save one event, use saveEvent)' : ''}`);
   }
-  let out = '[';
+  const copies = [];
+  /** Each event's fields that the contract does not name, where there are any. */
+  let unknowns;
   for (let index = 0; index < events.length; index++) {
-    out += (index === 0 ? '' : ',') + encodeRecord(events[index], EVENT_FIELDS, 'an event', [index]);
-    if (copies !== undefined) copies.push(copied);
+    copies.push(copyRecord(events[index], EVENT_FIELDS, 'an event', [index]));
+    if (unknownOfLast !== '') (unknowns ??= new Map()).set(index, unknownOfLast);
   }
-  return forgetCopy(out + ']');
+  const json = unknowns === undefined
+    ? JSON.stringify(copies)
+    : `[${copies.map((copy, index) => recordJson(copy, unknowns.get(index) ?? '')).join(',')}]`;
+  return { json, copies };
 }
 
 /**
@@ -319,5 +282,5 @@ function encodeBatch(events, copies) {
  * @returns {string}
  */
 export function encodeSnapshot(snapshot) {
-  return forgetCopy(encodeRecord(snapshot, SNAPSHOT_FIELDS, 'a snapshot', []));
+  return recordJson(copyRecord(snapshot, SNAPSHOT_FIELDS, 'a snapshot', []), unknownOfLast);
 }

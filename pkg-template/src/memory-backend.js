@@ -3,7 +3,7 @@
 // beside the core's confirmed events until the sync ledger's `syncCommit`
 // confirms, drops or renumbers them (see "The sync ledger" in event-store.js).
 
-import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry } from '#wasm';
+import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry, wasmMemory } from '#wasm';
 import { PendingChangedError, StorageError, storageError } from './errors.js';
 import { PendingEvents, jsonArray } from './pending-events.js';
 import { concatenate, unwrapEvents } from './records.js';
@@ -60,6 +60,37 @@ function storedEvent(copy, id, timestamp) {
   return event;
 }
 
+/**
+ * A random UUID v4 from the platform (`crypto.randomUUID`, where there is one:
+ * Node.js, and browsers in a secure context), else `undefined`.
+ */
+const randomUUID = typeof globalThis.crypto?.randomUUID === 'function' ? () => globalThis.crypto.randomUUID() : undefined;
+
+/** The last time formatted for a timestamp, since saves in a burst share a millisecond. */
+let lastMillis = NaN;
+let lastTimestamp = '';
+
+/**
+ * `millis` (milliseconds since the Unix epoch) as the core formats a timestamp
+ * it fills in: RFC 3339 UTC with milliseconds, e.g. `2026-11-27T06:30:00.123Z`.
+ */
+function timestampAt(millis) {
+  if (millis !== lastMillis) {
+    lastTimestamp = new Date(millis).toISOString();
+    lastMillis = millis;
+  }
+  return lastTimestamp;
+}
+
+/** Up to when (the year 10000) `toISOString` writes what the core writes. */
+const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
+
+const utf8 = new TextEncoder();
+/** How many actors' latest versions a store keeps at most (see `#latest`). */
+const MAX_KNOWN_LATEST = 10_000;
+/** The largest input area kept: larger events are saved the usual way. */
+const MAX_INPUT_AREA = 1 << 20;
+
 function hasOwnKeys(object) {
   for (const key in object) if (Object.hasOwn(object, key)) return true;
   return false;
@@ -68,6 +99,16 @@ function hasOwnKeys(object) {
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #instance = null;
+  /** @type {Uint8Array | null} a view of the core's input area (see `#inputArea`) */
+  #area = null;
+  /**
+   * Actors' latest confirmed versions as `getLatestVersion` read them from the
+   * core, kept in step by every save: a save names its events' actors and
+   * versions (through its copies) or empties the map. Reading a version known
+   * here is no call into the core.
+   * @type {Map<string, number>}
+   */
+  #latest = new Map();
   /** @type {{ remotePosition: number, pending: PendingEvents, rejected: string[] } | null} set once synced */
   #sync = null;
   /** Only this instance writes to this memory, so its notices are every commit, in order. */
@@ -87,13 +128,66 @@ export class MemoryBackend {
    */
   saveEvent(json, copy) {
     if (this.#sync) return this.#savePending(unwrapEvents(prepareEvent(json)), false);
-    if (copy === undefined) return this.#settled(guarded(() => this.#core.saveEvent(json)));
+    if (copy === undefined) {
+      this.#latest.clear();
+      return this.#settled(guarded(() => this.#core.saveEvent(json)));
+    }
+    if (copy.id === undefined && copy.timestamp === undefined && randomUUID !== undefined) {
+      const saved = this.#saveFresh(json, copy);
+      if (saved !== undefined) return saved;
+    }
+    return this.#saveBrief(json, copy);
+  }
+
+  /** The save of an event with `copy`, answered by saveEventBrief. */
+  #saveBrief(json, copy) {
     const brief = guarded(() => this.#core.saveEventBrief(json));
     if (brief.startsWith('{')) return { stored: brief, retried: true };
     const space = brief.indexOf(' ');
     const event = storedEvent(copy, brief.slice(space + 1), brief.slice(0, space));
+    this.#advanced(copy);
     if (this.onCommitted) this.onCommitted(this.#core.readAll(this.#core.lastPosition() - 1, 1));
     return { event, retried: false };
+  }
+
+  /**
+   * The save of an event without `id` and `timestamp` in one call into the
+   * core, with nothing to read back: the `id` is made here (a random UUID v4,
+   * as the core makes), the time is given, and the JSON is written straight
+   * into the core's input area. `undefined` where that cannot be done (the
+   * clock past the year 9999, JSON too large for the area), for the caller
+   * to save the event the usual way.
+   */
+  #saveFresh(json, copy) {
+    const now = Date.now();
+    if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS) || json.length <= 2) return undefined;
+    const id = randomUUID();
+    const input = `{"id":"${id}",${json.slice(1)}`;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const area = this.#inputArea(input.length * 3);
+    if (area === undefined) return undefined;
+    const { written } = utf8.encodeInto(input, area);
+    const answer = guarded(() => this.#core.saveWrittenEvent(written, now));
+    if (answer < 0) throw this.#core.takeError();
+    if (answer === 0) return this.#saveBrief(input, copy); // a retry: saveEventBrief answers with the stored event
+    const event = storedEvent(copy, id, timestampAt(now));
+    this.#advanced(copy);
+    if (this.onCommitted) this.onCommitted(this.#core.readAll(this.#core.lastPosition() - 1, 1));
+    return { event, retried: false };
+  }
+
+  /** A view of the core's input area at least `bytes` long, or `undefined` when the area cannot be that large. */
+  #inputArea(bytes) {
+    let area = this.#area;
+    // A view of the memory is detached (empty) once the memory has grown.
+    if (area !== null && area.byteLength >= bytes) return area;
+    if (bytes > MAX_INPUT_AREA) return undefined;
+    const length = Math.min(MAX_INPUT_AREA, Math.max(bytes, 2 * (area?.byteLength ?? 0), 4096));
+    const start = this.#core.inputArea(length);
+    if (start === 0) return undefined;
+    area = new Uint8Array(wasmMemory().buffer, start, length);
+    this.#area = area;
+    return area;
   }
 
   /**
@@ -103,8 +197,11 @@ export class MemoryBackend {
    */
   saveEvents(json, copies) {
     if (this.#sync) return this.#savePending(unwrapEvents(prepareEvents(json)), true);
-    if (copies === undefined) return this.#settled(guarded(() => this.#core.saveEvents(json)));
-    const brief = guarded(() => this.#core.saveEventsBrief(json));
+    if (copies === undefined) {
+      this.#latest.clear();
+      return this.#settled(guarded(() => this.#core.saveEvents(json)));
+    }
+    const brief = this.#saveEventsBrief(json);
     if (brief.startsWith('[')) return { stored: brief, retried: true };
     // "<timestamp> <n> <id>" for each event, `n` the id's length.
     const events = [];
@@ -114,6 +211,7 @@ export class MemoryBackend {
       const afterLength = brief.indexOf(' ', afterTimestamp + 1);
       const idEnd = afterLength + 1 + Number(brief.slice(afterTimestamp + 1, afterLength));
       events.push(storedEvent(copies[i], brief.slice(afterLength + 1, idEnd), brief.slice(at, afterTimestamp)));
+      this.#advanced(copies[i]);
       at = idEnd;
     }
     if (this.onCommitted) {
@@ -121,6 +219,24 @@ export class MemoryBackend {
       this.onCommitted(this.#core.readAll(last - copies.length, copies.length));
     }
     return { events, retried: false };
+  }
+
+  /**
+   * saveEventsBrief's answer for the batch `json`, written straight into the
+   * core's input area where it fits (no allocation to cross for, nor the
+   * copying loop that hands a string over).
+   */
+  #saveEventsBrief(json) {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const area = this.#inputArea(json.length * 3);
+    if (area === undefined) return guarded(() => this.#core.saveEventsBrief(json));
+    const { written } = utf8.encodeInto(json, area);
+    return guarded(() => this.#core.saveWrittenEventsBrief(written, Date.now()));
+  }
+
+  /** Keeps `#latest` in step with an event the core stored from `copy`. */
+  #advanced({ actorId, version }) {
+    if (this.#latest.has(actorId)) this.#latest.set(actorId, version);
   }
 
   /** A synced store's save: admitted by the core's version rule over confirmed and pending events, and kept as pending. */
@@ -184,7 +300,12 @@ export class MemoryBackend {
   }
 
   getLatestVersion(actorId) {
-    const confirmed = this.#core.getLatestVersion(actorId);
+    let confirmed = this.#latest.get(actorId);
+    if (confirmed === undefined) {
+      confirmed = this.#core.getLatestVersion(actorId);
+      if (this.#latest.size >= MAX_KNOWN_LATEST) this.#latest.clear();
+      this.#latest.set(actorId, confirmed);
+    }
     return this.#sync ? Math.max(confirmed, this.#sync.pending.latestVersion(actorId)) : confirmed;
   }
 
@@ -288,7 +409,10 @@ export class MemoryBackend {
       pendingLatest.set(actorId, version);
     }
     const rejections = JSON.parse(rejected).map((entry) => JSON.stringify(entry));
-    if (appended.length > 0) guarded(() => this.#core.saveEvents(`[${appended.join(',')}]`));
+    if (appended.length > 0) {
+      this.#latest.clear();
+      guarded(() => this.#core.saveEvents(`[${appended.join(',')}]`));
+    }
     for (const event of removed) pending.remove(event);
     for (const [actorId, version] of lowestDropped) this.#core.dropSnapshotFrom(actorId, version);
     for (const { actorId, version, id, json } of newPending) pending.add(actorId, version, id, json);

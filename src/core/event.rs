@@ -101,7 +101,10 @@ impl Event {
         let version = validate::version("version", fields.version)?;
         let data = validate::json_object("data", fields.data)?;
         let metadata = validate::metadata(fields.metadata)?;
-        let timestamp = validate::timestamp(fields.timestamp, now_ms)?;
+        let timestamp = match (fields.timestamp, now_ms) {
+            (None, Some(now_ms)) => Timestamp::Now(now_ms),
+            (given, _) => Timestamp::Given(validate::timestamp(given, now_ms)?),
+        };
 
         let mut json = String::with_capacity(160 + data.get().len());
         json.push_str("{\"id\":");
@@ -134,7 +137,10 @@ impl Event {
             json.push_str(raw.get());
         }
         json.push_str(",\"timestamp\":\"");
-        json.push_str(&timestamp);
+        match timestamp {
+            Timestamp::Given(timestamp) => json.push_str(&timestamp),
+            Timestamp::Now(now_ms) => validate::push_millis(&mut json, now_ms),
+        }
         json.push_str("\"}");
         Ok(Self {
             id,
@@ -162,6 +168,15 @@ impl Event {
     pub fn into_json(self) -> String {
         self.json
     }
+}
+
+/// The timestamp an event is stored with.
+enum Timestamp {
+    /// The caller's, checked and in UTC.
+    Given(String),
+    /// The time of saving (milliseconds since the Unix epoch), written
+    /// straight into the encoding.
+    Now(i64),
 }
 
 /// Appends the decimal digits of `value` (a version: not negative).

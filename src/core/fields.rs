@@ -148,6 +148,34 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
     previous.last().copied().unwrap_or(usize::MAX)
 }
 
+/// Reads an object's key borrowed from the input, or copied where it holds
+/// escapes (serde reads a `Cow<str>` as an owned copy, always).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+}
+
 /// Fills in the named fields while the object is read; remembers the first problem.
 struct ObjectReader<'a, const N: usize> {
     names: [&'static str; N],
@@ -172,7 +200,7 @@ impl<'de, const N: usize> Visitor<'de> for &mut ObjectReader<'de, N> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let Some(index) = self.names.iter().position(|name| *name == key) else {
                 map.next_value::<IgnoredAny>()?;
                 self.problem
@@ -246,6 +274,15 @@ mod tests {
             far.problem
         );
         assert_eq!(problem(r#"{"a b":1}"#).field, r#"["a b"]"#);
+    }
+
+    #[test]
+    fn keys_with_escapes_name_their_fields_too() {
+        let [actor, version, ..] =
+            parse(r#"{"act\u006frId":"a","version":1}"#, NAMES, "an event").unwrap();
+        assert_eq!(actor.unwrap().get(), r#""a""#);
+        assert_eq!(version.unwrap().get(), "1");
+        assert_eq!(problem(r#"{"a\nb":1}"#).field, r#"["a\nb"]"#);
     }
 
     #[test]

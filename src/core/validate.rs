@@ -22,8 +22,7 @@ pub type Field<'a> = Option<&'a RawValue>;
 /// A string that must be present and non-empty (`actorId`, `eventType`).
 pub fn required_text(field: &str, value: Field<'_>) -> Result<String, InvalidInput> {
     let raw = value.ok_or_else(|| InvalidInput::new(field, "is required"))?;
-    let text: String = serde_json::from_str(raw.get())
-        .map_err(|_| InvalidInput::new(field, "must be a string"))?;
+    let text = string_value(raw).ok_or_else(|| InvalidInput::new(field, "must be a string"))?;
     if text.is_empty() {
         return Err(InvalidInput::new(field, "must not be empty"));
     }
@@ -33,16 +32,35 @@ pub fn required_text(field: &str, value: Field<'_>) -> Result<String, InvalidInp
 /// A string that may be absent; absent, `null` and `''` all mean absent (`commandId`, `id`).
 pub fn optional_text(field: &str, value: Field<'_>) -> Result<Option<String>, InvalidInput> {
     let Some(raw) = value else { return Ok(None) };
-    let text: String = serde_json::from_str(raw.get())
-        .map_err(|_| InvalidInput::new(field, "must be a string"))?;
+    let text = string_value(raw).ok_or_else(|| InvalidInput::new(field, "must be a string"))?;
     Ok(Some(text).filter(|text| !text.is_empty()))
+}
+
+/// The text a JSON string holds, `None` when `raw` is not a string. A field's
+/// raw text was checked by the parser, so a string without escapes is its
+/// own text between the quotes: taken as it is, without parsing it again.
+fn string_value(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    match text
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        Some(inner) if !inner.contains('\\') => Some(inner.to_owned()),
+        _ => serde_json::from_str(text).ok(),
+    }
 }
 
 /// A version: a safe integer >= 1.
 pub fn version(field: &str, value: Field<'_>) -> Result<i64, InvalidInput> {
     let raw = value.ok_or_else(|| InvalidInput::new(field, "is required"))?;
-    serde_json::from_str::<i64>(raw.get())
-        .ok()
+    let text = raw.get();
+    // Digits only (checked JSON: no leading zero) are a whole number as they stand.
+    let whole = if text.bytes().all(|byte| byte.is_ascii_digit()) {
+        text.parse::<i64>().ok()
+    } else {
+        serde_json::from_str::<i64>(text).ok()
+    };
+    whole
         .filter(|version| (1..=MAX_SAFE_INTEGER).contains(version))
         .ok_or_else(|| InvalidInput::new(field, "must be a safe integer >= 1"))
 }
@@ -171,14 +189,21 @@ thread_local! {
 
 /// Milliseconds since the Unix epoch as RFC 3339 UTC, e.g. `2026-11-27T06:30:00.123Z`.
 pub fn format_millis(ms: i64) -> String {
+    let mut out = String::new();
+    push_millis(&mut out, ms);
+    out
+}
+
+/// Appends `ms` as [`format_millis`] writes it.
+pub fn push_millis(out: &mut String, ms: i64) {
     LAST_FORMATTED.with(|last| {
         let mut last = last.borrow_mut();
         if last.0 != ms {
             let time = DateTime::from_timestamp_millis(ms).unwrap_or_default();
             *last = (ms, time.to_rfc3339_opts(SecondsFormat::Millis, true));
         }
-        last.1.clone()
-    })
+        out.push_str(&last.1);
+    });
 }
 
 /// A JSON object (`data`, `state`), kept as the exact text it arrived in.
@@ -242,6 +267,27 @@ mod tests {
             Ok(Some("c1".into()))
         );
         assert!(optional_text("commandId", Some(&raw("3"))).is_err());
+    }
+
+    #[test]
+    fn strings_read_as_serde_reads_them_with_or_without_escapes() {
+        for text in [
+            "",
+            "a",
+            "é日本😀",
+            "a\"b",
+            "back\\slash",
+            "line\nbreak",
+            "\u{1}",
+            "/",
+        ] {
+            let json = serde_json::to_string(text).unwrap();
+            assert_eq!(string_value(&raw(&json)).as_deref(), Some(text), "{json}");
+        }
+        assert_eq!(string_value(&raw(r#""\u00e9\/""#)).as_deref(), Some("é/"));
+        for not_a_string in ["1", "null", "[\"a\"]", "{}", "true"] {
+            assert_eq!(string_value(&raw(not_a_string)), None, "{not_a_string}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
 use crate::core::memory::{Saved, SavedEvent};
-use crate::core::{MemoryStore, StoreError};
+use crate::core::{InvalidInput, MemoryStore, StoreError};
 
 /// The Rust half of an in-memory `EventStore`: validation, the version rule
 /// and the streams. Not part of the public API. Read arguments arrive checked
@@ -15,6 +15,12 @@ use crate::core::{MemoryStore, StoreError};
 pub struct StoreCore {
     store: MemoryStore,
     last_save_stored: usize,
+    /// Where JavaScript writes an event's JSON for `saveWrittenEvent`
+    /// (see `inputArea`): bytes of the WebAssembly memory that it reaches
+    /// directly, so that a save is one call, with no allocation to cross for.
+    input: Vec<u8>,
+    /// Why the last `saveWrittenEvent` failed, until `takeError` takes it.
+    failure: Option<StoreError>,
 }
 
 #[wasm_bindgen]
@@ -61,6 +67,79 @@ impl StoreCore {
                 Ok(json)
             }
         }
+    }
+
+    /// Makes the input area (where JavaScript writes the JSON that
+    /// `saveWrittenEvent` stores) at least `bytes` long, and returns where it
+    /// starts in the WebAssembly memory: `0` when the memory cannot grow to
+    /// hold it. The area moves when it grows, and a view of the memory is
+    /// detached whenever the memory grows.
+    #[wasm_bindgen(js_name = inputArea)]
+    pub fn input_area(&mut self, bytes: u32) -> u32 {
+        let wanted = bytes as usize;
+        if self.input.len() < wanted {
+            if self
+                .input
+                .try_reserve_exact(wanted - self.input.len())
+                .is_err()
+            {
+                return 0;
+            }
+            self.input.resize(wanted, 0);
+        }
+        self.input.as_ptr() as usize as u32
+    }
+
+    /// Stores one event, like `saveEventBrief`, whose JSON JavaScript wrote to
+    /// the first `length` bytes of the input area (as UTF-8), with `nowMs` as
+    /// its timestamp when it has none. The caller knows what `saveEventBrief`
+    /// would answer when it gave the event its `id`, and `nowMs` as the time,
+    /// so the answer is only what happened: `1` stored; `0` retried an event
+    /// already stored, which stores nothing (`saveEventBrief` of the same JSON
+    /// answers with the stored event); `-1` refused, with the reason waiting
+    /// for `takeError`. No string crosses, nor any error object on success.
+    #[wasm_bindgen(js_name = saveWrittenEvent)]
+    pub fn save_written_event(&mut self, length: u32, now_ms: f64) -> i32 {
+        let saved = match written(&self.input, length) {
+            Ok(json) => self.store.save_one(json, now_ms as i64),
+            Err(invalid) => Err(invalid.into()),
+        };
+        match saved {
+            Ok(SavedEvent::Stored(_)) => {
+                self.last_save_stored = 1;
+                1
+            }
+            Ok(SavedEvent::Retried(_)) => {
+                self.last_save_stored = 0;
+                0
+            }
+            Err(error) => {
+                self.failure = Some(error);
+                -1
+            }
+        }
+    }
+
+    /// The error of the last `saveWrittenEvent` that answered `-1`, once; `undefined` after.
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        self.failure.take().map_or(JsValue::UNDEFINED, to_js)
+    }
+
+    /// Stores a JSON array of events, like `saveEventsBrief`, whose JSON
+    /// JavaScript wrote to the first `length` bytes of the input area (as
+    /// UTF-8), with `nowMs` as the timestamp of those that have none.
+    #[wasm_bindgen(js_name = saveWrittenEventsBrief)]
+    pub fn save_written_events_brief(
+        &mut self,
+        length: u32,
+        now_ms: f64,
+    ) -> Result<String, JsValue> {
+        let saved = match written(&self.input, length) {
+            Ok(json) => self.store.save_events_brief(json, now_ms as i64),
+            Err(invalid) => Err(invalid.into()),
+        };
+        self.settle(saved)
     }
 
     /// Stores a JSON array of events, all or nothing; returns them as a JSON array.
@@ -148,4 +227,12 @@ impl StoreCore {
     pub fn get_latest_snapshot(&self, actor_id: &str) -> Option<String> {
         self.store.latest_snapshot_json(actor_id)
     }
+}
+
+/// The first `length` bytes of the input area as text.
+fn written(input: &[u8], length: u32) -> Result<&str, InvalidInput> {
+    let bytes = input
+        .get(..length as usize)
+        .ok_or_else(|| InvalidInput::new("", "is longer than the input area"))?;
+    std::str::from_utf8(bytes).map_err(|_| InvalidInput::new("", "must be UTF-8 text"))
 }

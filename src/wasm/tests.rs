@@ -125,3 +125,71 @@ fn prepared_events_carry_their_keys_and_records_are_checked() {
     let error = prepare_events(&format!("[{}, 5]", event(1))).unwrap_err();
     assert_eq!(field(&error, "field"), "[1]");
 }
+
+/// Writes `bytes` to the store's input area as JavaScript does: through a view of the memory.
+fn write_input(store: &mut StoreCore, bytes: &[u8]) -> u32 {
+    let start = store.input_area(bytes.len() as u32);
+    assert_ne!(start, 0);
+    let memory: js_sys::WebAssembly::Memory = super::wasm_memory().unchecked_into();
+    js_sys::Uint8Array::new_with_byte_offset_and_length(
+        &memory.buffer(),
+        start,
+        bytes.len() as u32,
+    )
+    .copy_from(bytes);
+    bytes.len() as u32
+}
+
+#[wasm_bindgen_test]
+fn a_written_event_is_stored_retried_or_refused_with_the_error_kept_once() {
+    let mut store = StoreCore::new();
+    let json = r#"{"id":"e1","eventType":"T","actorId":"a","version":1,"data":{"é":"😀"}}"#;
+    let length = write_input(&mut store, json.as_bytes());
+    assert_eq!(store.save_written_event(length, 1_000.0), 1);
+    assert_eq!(store.last_save_stored(), 1);
+    assert_eq!(
+        store.get_events("a", 0.0).unwrap(),
+        r#"[{"id":"e1","eventType":"T","actorId":"a","version":1,"data":{"é":"😀"},"timestamp":"1970-01-01T00:00:01.000Z"}]"#
+    );
+    assert!(store.take_error().is_undefined());
+
+    assert_eq!(store.save_written_event(length, 2_000.0), 0, "a retry");
+    assert_eq!(store.last_position(), 1.0, "stores nothing");
+
+    let other = json.replace("e1", "e2");
+    let length = write_input(&mut store, other.as_bytes());
+    assert_eq!(store.save_written_event(length, 0.0), -1);
+    let error = store.take_error();
+    assert!(error.dyn_ref::<VersionConflictError>().is_some());
+    assert!(store.take_error().is_undefined(), "taken once");
+
+    let length = write_input(
+        &mut store,
+        br#"{"eventType":"","actorId":"a","version":2,"data":{}}"#,
+    );
+    assert_eq!(store.save_written_event(length, 0.0), -1);
+    assert_eq!(field(&store.take_error(), "field"), "eventType");
+
+    let length = write_input(&mut store, b"{\"eventType\":\"\xff\"}");
+    assert_eq!(store.save_written_event(length, 0.0), -1);
+    assert!(store.take_error().dyn_ref::<ValidationError>().is_some());
+    assert_eq!(store.save_written_event(u32::MAX, 0.0), -1, "past the area");
+    assert!(store.take_error().dyn_ref::<ValidationError>().is_some());
+    assert_eq!(store.last_position(), 1.0);
+}
+
+#[wasm_bindgen_test]
+fn a_written_batch_is_answered_as_save_events_brief_answers() {
+    let mut store = StoreCore::new();
+    let batch = format!("[{},{}]", event(1), event(2));
+    let length = write_input(&mut store, batch.as_bytes());
+    let brief = store.save_written_events_brief(length, 0.0).unwrap();
+    assert!(brief.starts_with("1970-01-01T00:00:00.000Z 36 "), "{brief}");
+    assert_eq!(store.last_save_stored(), 2);
+    let length = write_input(&mut store, format!("[{}]", event(2)).as_bytes());
+    let error = store.save_written_events_brief(length, 0.0).unwrap_err();
+    assert!(error.dyn_ref::<VersionConflictError>().is_some());
+    let error = store.save_written_events_brief(u32::MAX, 0.0).unwrap_err();
+    assert!(error.dyn_ref::<ValidationError>().is_some());
+    assert_eq!(store.last_position(), 2.0);
+}
