@@ -109,6 +109,24 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '-
   await measureFootprint(process.argv[3], Number(process.argv[4]));
 }
 
+/** How many rounds each timed workload runs; a row is the median. */
+const ROUNDS = 5;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * The median over `rounds` rounds of `measure(adapter)`, for every store that
+ * has the operation; each round measures every store in turn, so that the load
+ * of a shared machine falls on all of them alike.
+ */
+async function interleaved(adapters, rounds, measure) {
+  const runs = adapters.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, adapter] of adapters.entries()) runs[i].push(await measure(adapter));
+  }
+  return runs.map(median);
+}
+
 /**
  * Runs every in-memory workload for every store.
  * @param {{ sizes: number[], readSize: number, batchEvents: number, latestCalls: number }} plan
@@ -116,7 +134,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '-
  */
 export async function runMemoryBench(plan) {
   const rows = [];
-  const add = (workload, store, value, unit) => rows.push({ workload, store, value, unit });
+  const addAll = (workload, adapters, values, unit) =>
+    adapters.forEach((adapter, i) => rows.push({ workload, store: adapter.name, value: values[i], unit }));
   // Warm up every store's code paths once, so that the first one measured is not the coldest.
   for (const adapter of stores) {
     const store = adapter.create();
@@ -124,61 +143,61 @@ export async function runMemoryBench(plan) {
     await adapter.close(store);
   }
 
-  for (const adapter of stores) {
-    for (const size of plan.sizes) {
-      // The median of five runs on fresh stores, but for the largest size, run once.
-      const runs = [];
-      for (let run = 0; run < (size >= 1_000_000 ? 1 : 5); run++) {
-        const store = adapter.create();
-        runs.push(await microsPerItem(size, (n) => appendAll(adapter, store, n)));
-        await adapter.close(store);
-      }
-      add(`append, ${size.toLocaleString('en')} events`, adapter.name, runs.sort((a, b) => a - b)[Math.floor(runs.length / 2)], 'µs/event');
-    }
+  for (const size of plan.sizes) {
+    // Fresh stores each round; the largest size runs once.
+    const micros = await interleaved(stores, size >= 1_000_000 ? 1 : ROUNDS, async (adapter) => {
+      const store = adapter.create();
+      const result = await microsPerItem(size, (n) => appendAll(adapter, store, n));
+      await adapter.close(store);
+      return result;
+    });
+    addAll(`append, ${size.toLocaleString('en')} events`, stores, micros, 'µs/event');
+  }
 
+  const filled = new Map();
+  for (const adapter of stores) {
     const store = adapter.create();
     await appendAll(adapter, store, plan.readSize);
-    const reads = []; // the median of five reads of every stream
-    for (let round = 0; round < 5; round++) {
-      let read = 0;
-      reads.push(
-        await microsPerItem(plan.readSize, async () => {
-          for (let actor = 0; actor < ACTORS; actor++) read += (await adapter.read(store, `account-${actor}`)).length;
-        }),
-      );
-      if (read !== plan.readSize) throw new Error(`${adapter.name} read ${read} of ${plan.readSize} events`);
-    }
-    add('read every full stream', adapter.name, reads.sort((a, b) => a - b)[2], 'µs/event');
-
-    if (adapter.latest) {
-      add(
-        'getLatestVersion',
-        adapter.name,
-        await microsPerItem(plan.latestCalls, async (n) => {
-          for (let i = 0; i < n; i++) await adapter.latest(store, `account-${i % ACTORS}`);
-        }),
-        'µs/call',
-      );
-    }
-    await adapter.close(store);
-
-    const batched = adapter.create();
-    add(
-      'saveEvents, batches of 100',
-      adapter.name,
-      await microsPerItem(plan.batchEvents, async (n) => {
-        for (let first = 0; first < n; first += 100) {
-          const actor = (first / 100) % ACTORS;
-          const base = Math.floor(first / (100 * ACTORS)) * 100;
-          const batch = Array.from({ length: 100 }, (_, i) => ({ ...workloadEvent(actor), version: base + i + 1 }));
-          await adapter.saveBatch(batched, batch);
-        }
-      }),
-      'µs/event',
-    );
-    await adapter.close(batched);
-
-    add(`memory per stored event, ${plan.readSize.toLocaleString('en')} events`, adapter.name, footprint(adapter, plan.readSize), 'bytes');
+    filled.set(adapter, store);
   }
+  const reads = await interleaved(stores, ROUNDS, async (adapter) => {
+    let read = 0;
+    const result = await microsPerItem(plan.readSize, async () => {
+      for (let actor = 0; actor < ACTORS; actor++) read += (await adapter.read(filled.get(adapter), `account-${actor}`)).length;
+    });
+    if (read !== plan.readSize) throw new Error(`${adapter.name} read ${read} of ${plan.readSize} events`);
+    return result;
+  });
+  addAll('read every full stream', stores, reads, 'µs/event');
+  const knowLatest = stores.filter((adapter) => adapter.latest); // Emmett reads the whole stream to learn its version
+  const latest = await interleaved(knowLatest, ROUNDS, (adapter) =>
+    microsPerItem(plan.latestCalls, async (n) => {
+      for (let i = 0; i < n; i++) await adapter.latest(filled.get(adapter), `account-${i % ACTORS}`);
+    }),
+  );
+  addAll('getLatestVersion', knowLatest, latest, 'µs/call');
+  for (const [adapter, store] of filled) await adapter.close(store);
+
+  const batches = await interleaved(stores, ROUNDS, async (adapter) => {
+    const store = adapter.create();
+    const result = await microsPerItem(plan.batchEvents, async (n) => {
+      for (let first = 0; first < n; first += 100) {
+        const actor = (first / 100) % ACTORS;
+        const base = Math.floor(first / (100 * ACTORS)) * 100;
+        const batch = Array.from({ length: 100 }, (_, i) => ({ ...workloadEvent(actor), version: base + i + 1 }));
+        await adapter.saveBatch(store, batch);
+      }
+    });
+    await adapter.close(store);
+    return result;
+  });
+  addAll('saveEvents, batches of 100', stores, batches, 'µs/event');
+
+  addAll(
+    `memory per stored event, ${plan.readSize.toLocaleString('en')} events`,
+    stores,
+    stores.map((adapter) => footprint(adapter, plan.readSize)),
+    'bytes',
+  );
   return rows;
 }
