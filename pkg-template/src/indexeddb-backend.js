@@ -239,6 +239,9 @@ function channelName(factory, name) {
 
 const DURABILITIES = ['strict', 'default', 'relaxed'];
 
+/** Thrown inside a save's transaction to abort it when the position it guessed was wrong (see #admitAndWrite). */
+const GUESSED_WRONG = new Error('the guessed position was taken');
+
 /** The `id` of a stored event's bytes, `undefined` if it cannot be read. */
 function storedId(bytes) {
   try {
@@ -277,6 +280,8 @@ export class IndexedDbBackend {
   #synced = false;
   /** The keys of EVENTS that are positions: a record foreign code put at -3, 1e300 or a string takes none. */
   #positions;
+  /** The highest position stored when this instance last committed: where its next commit probably starts. */
+  #lastWritten;
   /**
    * Called (while anyone listens) after each commit to the database: with this
    * instance's own commits as `{ position, event }` entries, and with nothing for
@@ -425,11 +430,26 @@ export class IndexedDbBackend {
    */
   async #commit(group) {
     let pending = false;
+    let guess = this.#synced ? undefined : this.#lastWritten;
     try {
-      await this.#write(SAVE_STORES, async (transaction) => {
-        pending = await this.#admitAndWrite(transaction, group);
-      });
+      for (;;) {
+        try {
+          await this.#write(SAVE_STORES, async (transaction) => {
+            const written = await this.#admitAndWrite(transaction, group, guess);
+            pending = written.pending;
+            this.#lastWritten = written.last;
+          });
+          break;
+        } catch (error) {
+          if (error !== GUESSED_WRONG) throw error;
+          // Nothing of it was stored: again, reading before writing.
+          for (const save of group) save.conflict = undefined;
+          guess = undefined;
+          this.#lastWritten = undefined;
+        }
+      }
     } catch (error) {
+      this.#lastWritten = undefined;
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
@@ -472,17 +492,35 @@ export class IndexedDbBackend {
 
   /**
    * Admits and writes a group of saves inside `transaction` (on SAVE_STORES);
-   * resolves with whether they were written as pending events (a synced store).
+   * resolves with `{ pending, last }`: whether they were written as pending
+   * events (a synced store), and the highest position stored once it commits.
+   *
+   * With a `guess` of the highest position stored (the last this instance
+   * wrote), the group's record is written at once after the reads, in the same
+   * transaction, instead of after their answers: the reads still see the
+   * database without it, and if they show another position, a synced store or a
+   * save the version rule refuses, this throws GUESSED_WRONG so that the
+   * transaction aborts and nothing of it is stored.
    */
-  async #admitAndWrite(transaction, group) {
+  async #admitAndWrite(transaction, group, guess) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
     const actors = [...new Set(group.flatMap((save) => save.events.actorIds))];
-    const [synced, last, ...latest] = await Promise.all([
+    const reads = Promise.all([
       this.#isSynced(transaction),
       lastKey(events, this.#positions),
       ...actors.map((actorId) => this.#latestVersion(index, actorId)),
     ]);
+    const guessed = guess === undefined ? undefined : commitRecord(group, guess);
+    if (guessed) {
+      try {
+        events.add(guessed);
+      } catch (error) {
+        await reads.catch(() => {}); // settled first: failing with the aborted transaction, they would go unheard
+        throw error;
+      }
+    }
+    const [synced, last, ...latest] = await reads;
     const pendingIndex = synced ? transaction.objectStore(PENDING).index(BY_ACTOR_VERSION) : undefined;
     if (synced) {
       // The version rule counts pending events too: an actor's latest is the highest of both.
@@ -506,6 +544,11 @@ export class IndexedDbBackend {
     } finally {
       ledger.free();
     }
+    if (guessed) {
+      if (synced || last !== guess || admitted.length < group.length) throw GUESSED_WRONG;
+      return { pending: false, last: guessed.sequenceNumber };
+    }
+    let written = last;
     if (synced) {
       // A pending record a pending event, keeping its id: syncCommit compares ids.
       const pendingStore = transaction.objectStore(PENDING);
@@ -516,11 +559,13 @@ export class IndexedDbBackend {
         });
       }
     } else if (admitted.length > 0) {
-      events.add(commitRecord(admitted, last));
+      const record = commitRecord(admitted, last);
+      events.add(record);
+      written = record.sequenceNumber;
     }
     // Read after the writes above, so a retry of a save of this very group is found too.
     await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(index, pendingIndex, save)));
-    return synced;
+    return { pending: synced, last: written };
   }
 
   /**

@@ -167,6 +167,20 @@ describe('indexeddb: durability and sharing', () => {
     await store.close();
   });
 
+  test('a commit whose position another store took first is written again: every position once, in commit order', async () => {
+    const w = world();
+    const [left, right] = [await open(w), await open(w)];
+    for (let i = 1; i <= 5; i++) {
+      await left.saveEvent(event('left', i));
+      await right.saveEvents([event('right', 2 * i - 1), event('right', 2 * i)]);
+    }
+    const all = await left.readAll();
+    assert.deepEqual(all.map((e) => e.position), Array.from({ length: 15 }, (_, i) => i + 1));
+    assert.deepEqual(all.map((e) => e.event.actorId), Array.from({ length: 15 }, (_, i) => (i % 3 === 0 ? 'left' : 'right')));
+    assert.deepEqual((await right.getEvents('left')).map((e) => e.version), [1, 2, 3, 4, 5]);
+    await Promise.all([left.close(), right.close()]);
+  });
+
   test('two stores on one database never both store a version; the loser learns the true version', async () => {
     const w = world();
     const [left, right] = [await open(w), await open(w)];
