@@ -705,6 +705,7 @@ describe('indexeddb: faults', () => {
     const w = world();
     const store = await open(w);
     await store.saveEvent(event('a', 1));
+    await store.saveEvents([event('b', 1), event('b', 2), event('b', 3)]);
     await new Promise((resolve, reject) => {
       const request = w.indexedDB.deleteDatabase(w.name);
       request.onsuccess = resolve;
@@ -714,6 +715,8 @@ describe('indexeddb: faults', () => {
     assert.equal(await store.getLatestVersion('a'), 0);
     await store.saveEvent(event('a', 1));
     assert.equal(await store.getLatestVersion('a'), 1);
+    await store.saveEvent(event('a', 2));
+    assert.deepEqual((await store.readAll()).map((r) => r.position), [1, 2], 'positions from 1 again, not after the deleted ones');
     await store.close();
   });
 });
