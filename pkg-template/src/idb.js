@@ -44,3 +44,8 @@ export function findWithCursor(cursorRequest, pick) {
     cursorRequest.onerror = () => reject(cursorRequest.error);
   });
 }
+
+/** The highest key of an object store in `range`, 0 if there is none. */
+export function lastKey(store, range) {
+  return request(store.openKeyCursor(range, 'prev')).then((cursor) => (cursor ? cursor.key : 0));
+}

@@ -16,12 +16,12 @@ import {
   prepareSnapshot,
   storedRetry,
 } from '#wasm';
-import { abortQuietly, committed, findWithCursor, request } from './idb.js';
+import { abortQuietly, committed, findWithCursor, lastKey, request } from './idb.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './records.js';
 import { GroupCommit } from './group-commit.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 const EVENTS = 'events';
 const SNAPSHOTS = 'snapshots';
 /** Layout 2: the sync ledger. Pending events (in local order), rejected ones, and the sync state. */
@@ -34,14 +34,17 @@ const BY_ACTOR_VERSION = 'actorVersion';
 /** What a save's transaction covers: it reads the sync mark, and writes confirmed or pending events. */
 const SAVE_STORES = [EVENTS, PENDING, SYNC];
 
+const COMMA = 0x2c;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Creates or migrates the object stores, one step per layout version. */
-function upgrade(db, oldVersion) {
+/**
+ * Creates or migrates the object stores, one step per layout version, inside the
+ * upgrade's `transaction`.
+ */
+function upgrade(db, oldVersion, transaction) {
   if (oldVersion < 1) {
-    const events = db.createObjectStore(EVENTS, { keyPath: 'sequenceNumber', autoIncrement: true });
-    events.createIndex(BY_ACTOR_VERSION, ['actorId', 'version'], { unique: true });
+    db.createObjectStore(EVENTS, { keyPath: 'sequenceNumber', autoIncrement: true });
     db.createObjectStore(SNAPSHOTS, { keyPath: ['actorId', 'version'] });
   }
   if (oldVersion < 2) {
@@ -51,7 +54,24 @@ function upgrade(db, oldVersion) {
     db.createObjectStore(REJECTED, { autoIncrement: true });
     db.createObjectStore(SYNC);
   }
-  // A future layout adds `if (oldVersion < 3) { ... }` here.
+  if (oldVersion < 3) {
+    // Layout 3: a record holds the events of one commit. Each older record (one event) becomes a
+    // record of one event under the same key, so positions, ids and timestamps are kept.
+    const events = transaction.objectStore(EVENTS);
+    if (events.indexNames.contains(BY_ACTOR_VERSION)) events.deleteIndex(BY_ACTOR_VERSION);
+    events.createIndex(BY_ACTOR_VERSION, 'keys', { unique: true, multiEntry: true });
+    if (oldVersion >= 1) {
+      const walk = events.openCursor();
+      walk.onsuccess = () => {
+        const cursor = walk.result;
+        if (!cursor) return;
+        const { actorId, version, event } = cursor.value ?? {};
+        cursor.update({ sequenceNumber: cursor.primaryKey, keys: [[actorId, version]], events: event });
+        cursor.continue();
+      };
+    }
+  }
+  // A future layout adds `if (oldVersion < 4) { ... }` here.
 }
 
 function openDatabase(factory, name) {
@@ -63,7 +83,7 @@ function openDatabase(factory, name) {
       reject(storageError(`cannot open IndexedDB database "${name}"`, error));
       return;
     }
-    opening.onupgradeneeded = (event) => upgrade(opening.result, event.oldVersion);
+    opening.onupgradeneeded = (event) => upgrade(opening.result, event.oldVersion, opening.transaction);
     opening.onsuccess = () => resolve(opening.result);
     opening.onerror = () => reject(storageError(`cannot open IndexedDB database "${name}"`, opening.error));
     opening.onblocked = (event) => {
@@ -90,16 +110,87 @@ function payloadBytes(value) {
 /** One `{ position, event }` entry as JSON text, from the key a record got and the event's bytes. */
 const recordedEntry = (position, bytes) => `{"position":${position},"event":${decoder.decode(bytes)}}`;
 
-/** The `{ position, event }` entries of committed saves, as JSON text: positions are the keys their records got. */
+/** The `{ position, event }` entries of committed saves, as JSON text: `save.position` is its first event's. */
 function recordedOf(saves) {
   const entries = [];
-  for (const { events, added } of saves) {
-    added.forEach((request, i) => {
-      const start = i === 0 ? 0 : events.ends[i - 1] + 1;
-      entries.push(recordedEntry(request.result, events.utf8.subarray(start, events.ends[i])));
-    });
+  for (const { events, position } of saves) {
+    for (let i = 0; i < events.ends.length; i++) entries.push(recordedEntry(position + i, preparedBytes(events, i)));
   }
   return `[${entries.join(',')}]`;
+}
+
+/**
+ * The record (layout 3) of the events of `saves` committed together, after
+ * position `last`: `keys` holds each event's `[actorId, version]` (the
+ * multiEntry index), `events` their UTF-8 JSON comma-separated, event `i`
+ * ending at `ends[i]`; its key is the position of its last event, the others
+ * come one by one before it. Sets each save's `position`, its first event's.
+ */
+function commitRecord(saves, last) {
+  let count = 0;
+  let length = saves.length - 1; // the commas between saves
+  for (const { events } of saves) {
+    count += events.ends.length;
+    length += events.utf8.length;
+  }
+  const utf8 = saves.length === 1 ? saves[0].events.utf8 : new Uint8Array(length);
+  const keys = new Array(count);
+  const ends = new Uint32Array(count);
+  let offset = 0;
+  let n = 0;
+  for (const save of saves) {
+    const { actorIds, versions, utf8: bytes, ends: own } = save.events;
+    save.position = last + n + 1;
+    if (saves.length > 1) {
+      utf8.set(bytes, offset);
+      if (offset + bytes.length < length) utf8[offset + bytes.length] = COMMA;
+    }
+    for (let i = 0; i < own.length; i++, n++) {
+      keys[n] = [actorIds[i], versions[i]];
+      ends[n] = offset + own[i];
+    }
+    offset += bytes.length + 1;
+  }
+  return { sequenceNumber: last + count, keys, events: utf8, ends };
+}
+
+/** A record (layout 3) of one event at `position`. */
+const singleRecord = (position, actorId, version, bytes) => ({ sequenceNumber: position, keys: [[actorId, version]], events: bytes });
+
+/** Whether `ends` splits `length` bytes into `count` comma-separated events. */
+function splits(ends, count, length) {
+  if (!(Array.isArray(ends) || ArrayBuffer.isView(ends)) || ends.length !== count || ends[count - 1] !== length) return false;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    if (!Number.isInteger(ends[i]) || ends[i] < start) return false;
+    start = ends[i] + 1;
+  }
+  return true;
+}
+
+/**
+ * The events a stored record (layout 3, see commitRecord) holds, in position
+ * order: `{ position, actorId, version, bytes }` each, as stored, unchecked. In a
+ * record whose `ends` do not split its payload, every event's bytes are the
+ * whole payload, which the core's check refuses.
+ */
+function recordEvents(record) {
+  const keys = Array.isArray(record?.keys) ? record.keys : [];
+  const payload = payloadBytes(record?.events) ?? new Uint8Array(0);
+  const { ends } = record ?? {};
+  const split = keys.length > 1 && splits(ends, keys.length, payload.length);
+  const first = Number(record?.sequenceNumber) - keys.length + 1;
+  return keys.map((key, i) => ({
+    position: first + i,
+    actorId: Array.isArray(key) ? key[0] : undefined,
+    version: Array.isArray(key) ? key[1] : undefined,
+    bytes: split ? payload.subarray(i === 0 ? 0 : ends[i - 1] + 1, ends[i]) : payload,
+  }));
+}
+
+/** The bytes of the actor's event at `version` in a stored record, `undefined` if it holds none. */
+function eventIn(record, actorId, version) {
+  return recordEvents(record).find((event) => event.actorId === actorId && event.version === version)?.bytes;
 }
 
 /** The sync state as stored, checked: `{ remotePosition }`. */
@@ -148,9 +239,11 @@ function channelName(factory, name) {
 
 const DURABILITIES = ['strict', 'default', 'relaxed'];
 
-/** The `id` of a stored event record, `undefined` if it cannot be read. */
-function storedId(record) {
-  const bytes = payloadBytes(record?.event);
+/** Thrown inside a save's transaction to abort it when the position it guessed was wrong (see #admitAndWrite). */
+const GUESSED_WRONG = new Error('the guessed position was taken');
+
+/** The `id` of a stored event's bytes, `undefined` if it cannot be read. */
+function storedId(bytes) {
   try {
     return bytes && JSON.parse(decoder.decode(bytes)).id;
   } catch {
@@ -185,6 +278,10 @@ export class IndexedDbBackend {
   #channel = null;
   /** Whether the sync mark was seen (it is never removed while the database lives): saves are then pending. */
   #synced = false;
+  /** The keys of EVENTS that are positions: a record foreign code put at -3, 1e300 or a string takes none. */
+  #positions;
+  /** The highest position stored when this instance last committed: where its next commit probably starts. */
+  #lastWritten;
   /**
    * Called (while anyone listens) after each commit to the database: with this
    * instance's own commits as `{ position, event }` entries, and with nothing for
@@ -200,6 +297,7 @@ export class IndexedDbBackend {
   constructor(factory, KeyRange, name, durability) {
     this.#factory = factory;
     this.#KeyRange = KeyRange;
+    this.#positions = KeyRange.bound(1, Number.MAX_SAFE_INTEGER);
     this.#name = name;
     this.#durability = durability;
     this.syncKey = channelName(factory, name);
@@ -332,11 +430,26 @@ export class IndexedDbBackend {
    */
   async #commit(group) {
     let pending = false;
+    let guess = this.#synced ? undefined : this.#lastWritten;
     try {
-      await this.#write(SAVE_STORES, async (transaction) => {
-        pending = await this.#admitAndWrite(transaction, group);
-      });
+      for (;;) {
+        try {
+          await this.#write(SAVE_STORES, async (transaction) => {
+            const written = await this.#admitAndWrite(transaction, group, guess);
+            pending = written.pending;
+            this.#lastWritten = written.last;
+          });
+          break;
+        } catch (error) {
+          if (error !== GUESSED_WRONG) throw error;
+          // Nothing of it was stored: again, reading before writing.
+          for (const save of group) save.conflict = undefined;
+          guess = undefined;
+          this.#lastWritten = undefined;
+        }
+      }
     } catch (error) {
+      this.#lastWritten = undefined;
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
@@ -360,7 +473,8 @@ export class IndexedDbBackend {
     } else {
       if (this.onCommitted) this.onCommitted(recordedOf(committed));
       // The last position committed, for those who watch the channel; the feed reads what is new whatever it says.
-      this.#channel?.postMessage({ committed: committed.at(-1).added.at(-1).result });
+      const last = committed.at(-1);
+      this.#channel?.postMessage({ committed: last.position + last.events.ends.length - 1 });
     }
   }
 
@@ -378,16 +492,35 @@ export class IndexedDbBackend {
 
   /**
    * Admits and writes a group of saves inside `transaction` (on SAVE_STORES);
-   * resolves with whether they were written as pending events (a synced store).
+   * resolves with `{ pending, last }`: whether they were written as pending
+   * events (a synced store), and the highest position stored once it commits.
+   *
+   * With a `guess` of the highest position stored (the last this instance
+   * wrote), the group's record is written at once after the reads, in the same
+   * transaction, instead of after their answers: the reads still see the
+   * database without it, and if they show another position, a synced store or a
+   * save the version rule refuses, this throws GUESSED_WRONG so that the
+   * transaction aborts and nothing of it is stored.
    */
-  async #admitAndWrite(transaction, group) {
+  async #admitAndWrite(transaction, group, guess) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
     const actors = [...new Set(group.flatMap((save) => save.events.actorIds))];
-    const [synced, ...latest] = await Promise.all([
+    const reads = Promise.all([
       this.#isSynced(transaction),
+      lastKey(events, this.#positions),
       ...actors.map((actorId) => this.#latestVersion(index, actorId)),
     ]);
+    const guessed = guess === undefined ? undefined : commitRecord(group, guess);
+    if (guessed) {
+      try {
+        events.add(guessed);
+      } catch (error) {
+        await reads.catch(() => {}); // settled first: failing with the aborted transaction, they would go unheard
+        throw error;
+      }
+    }
+    const [synced, last, ...latest] = await reads;
     const pendingIndex = synced ? transaction.objectStore(PENDING).index(BY_ACTOR_VERSION) : undefined;
     if (synced) {
       // The version rule counts pending events too: an actor's latest is the highest of both.
@@ -396,51 +529,70 @@ export class IndexedDbBackend {
         latest[i] = Math.max(latest[i], version);
       });
     }
-    const target = synced ? transaction.objectStore(PENDING) : events;
+    const admitted = [];
     const ledger = new VersionLedger();
     try {
       actors.forEach((actorId, i) => ledger.observe(actorId, latest[i]));
       for (const save of group) {
-        const { actorIds, versions, utf8, ends } = save.events;
         try {
-          ledger.admit(actorIds, versions);
+          ledger.admit(save.events.actorIds, save.events.versions);
+          admitted.push(save);
         } catch (conflict) {
           save.conflict = conflict;
-          continue;
-        }
-        save.added = [];
-        for (let i = 0; i < ends.length; i++) {
-          const start = i === 0 ? 0 : ends[i - 1] + 1; // after the comma
-          const record = { actorId: actorIds[i], version: versions[i], event: utf8.slice(start, ends[i]) };
-          if (synced) record.id = save.events.ids[i]; // a pending record keeps its id: syncCommit compares ids
-          save.added.push(target.add(record));
         }
       }
     } finally {
       ledger.free();
     }
+    if (guessed) {
+      if (synced || last !== guess || admitted.length < group.length) throw GUESSED_WRONG;
+      return { pending: false, last: guessed.sequenceNumber };
+    }
+    let written = last;
+    if (synced) {
+      // A pending record a pending event, keeping its id: syncCommit compares ids.
+      const pendingStore = transaction.objectStore(PENDING);
+      for (const { events: prepared } of admitted) {
+        prepared.ends.forEach((_, i) => {
+          const event = preparedBytes(prepared, i).slice();
+          pendingStore.add({ actorId: prepared.actorIds[i], version: prepared.versions[i], id: prepared.ids[i], event });
+        });
+      }
+    } else if (admitted.length > 0) {
+      const record = commitRecord(admitted, last);
+      events.add(record);
+      written = record.sequenceNumber;
+    }
     // Read after the writes above, so a retry of a save of this very group is found too.
-    const indexes = synced ? [index, pendingIndex] : [index];
-    await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(indexes, save)));
-    return synced;
+    await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(index, pendingIndex, save)));
+    return { pending: synced, last: written };
   }
 
   /**
    * Whether a refused save retries stored events (confirmed ones, or in a synced
-   * store pending ones too: `indexes` are where to look): if so, it resolves with them instead.
+   * store pending ones too, found with `pendingIndex`): if so, it resolves with them instead.
    */
-  async #findRetry(indexes, save) {
+  async #findRetry(index, pendingIndex, save) {
     const { actorIds, versions, ids } = save.events;
-    const records = await Promise.all(
-      actorIds.map(async (actorId, i) => {
-        const found = await Promise.all(indexes.map((index) => request(index.get([actorId, versions[i]]))));
-        return found.find((record) => record !== undefined);
-      }),
+    const found = await Promise.all(
+      actorIds.map((actorId, i) =>
+        Promise.all([
+          request(index.getKey([actorId, versions[i]])),
+          pendingIndex && request(pendingIndex.get([actorId, versions[i]])),
+        ]),
+      ),
     );
-    const { utf8, ends } = concatenate(records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0)));
-    const stored = storedRetry(utf8, ends, actorIds, versions, ids, save.batch);
-    if (stored !== undefined) {
-      save.retried = stored;
+    // Each record once, however many of the save's events it holds.
+    const keys = [...new Set(found.map(([key]) => key).filter((key) => key !== undefined))];
+    const records = await Promise.all(keys.map((key) => request(index.objectStore.get(key))));
+    const stored = new Map(keys.map((key, i) => [key, records[i]]));
+    const payloads = found.map(([key, pendingRecord], i) =>
+      key === undefined ? payloadBytes(pendingRecord?.event) : eventIn(stored.get(key), actorIds[i], versions[i]),
+    );
+    const { utf8, ends } = concatenate(payloads.map((bytes) => bytes ?? new Uint8Array(0)));
+    const retried = storedRetry(utf8, ends, actorIds, versions, ids, save.batch);
+    if (retried !== undefined) {
+      save.retried = retried;
       save.conflict = undefined;
     }
   }
@@ -458,27 +610,58 @@ export class IndexedDbBackend {
   }
 
   /**
-   * The actor's records from `fromVersion` on, confirmed then pending (a synced
+   * The records holding the index entries in `range` of `index` (on EVENTS),
+   * each once. Many entries of one record (the events of one commit) are read as
+   * that record; records of one entry each are read in one request, as layout 2 did.
+   */
+  async #recordsIn(index, range) {
+    const keys = await request(index.getAllKeys(range));
+    const distinct = [...new Set(keys)];
+    if (distinct.length === keys.length) return request(index.getAll(range));
+    // Runs of consecutive keys in one request each.
+    distinct.sort((a, b) => a - b);
+    const store = index.objectStore;
+    const reads = [];
+    for (let i = 0; i < distinct.length; ) {
+      let j = i;
+      while (j + 1 < distinct.length && distinct[j + 1] === distinct[j] + 1) j++;
+      reads.push(i === j ? request(store.get(distinct[i])).then((record) => [record]) : request(store.getAll(this.#KeyRange.bound(distinct[i], distinct[j]))));
+      i = j + 1;
+    }
+    return (await Promise.all(reads)).flat();
+  }
+
+  /**
+   * The actor's events from `fromVersion` on, confirmed then pending (a synced
    * store's; none otherwise): sound ones as a JSON array, the others as
    * ReplayErrors (a pending record has no sequence number: 0).
    */
   async #readEvents(actorId, fromVersion) {
-    const records = await this.#read([EVENTS, PENDING], (transaction) => {
-      // From the start, records at keys below 1 too: they are no events, and are reported.
-      const range = this.#actorRange(actorId, fromVersion <= 1 ? -Infinity : fromVersion);
-      const stores = [EVENTS, PENDING].map((name) => transaction.objectStore(name).index(BY_ACTOR_VERSION));
-      return Promise.all(stores.map((index) => request(index.getAll(range)))).then(([confirmed, pending]) =>
-        pending.length === 0 ? confirmed : confirmed.concat(pending),
-      );
+    // From the start, entries at keys below 1 too: they are no events, and are reported.
+    const lowest = fromVersion <= 1 ? -Infinity : fromVersion;
+    const [records, pending] = await this.#read([EVENTS, PENDING], (transaction) => {
+      const range = this.#actorRange(actorId, lowest);
+      return Promise.all([
+        this.#recordsIn(transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION), range),
+        request(transaction.objectStore(PENDING).index(BY_ACTOR_VERSION).getAll(range)),
+      ]);
     });
-    // The core checks every record in one call, given their payloads one after another.
-    const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
-    const versions = Float64Array.from(records, (record) => Number(record?.version));
+    const found = [];
+    for (const record of records) {
+      for (const event of recordEvents(record)) {
+        if (event.actorId === actorId && typeof event.version === 'number' && event.version >= lowest) found.push(event);
+      }
+    }
+    if (found.some((event, i) => i > 0 && event.version < found[i - 1].version)) found.sort((a, b) => a.version - b.version);
+    for (const record of pending) found.push({ position: 0, version: record?.version, bytes: payloadBytes(record?.event) });
+    // The core checks every event in one call, given their payloads one after another.
+    const payloads = found.map(({ bytes }) => bytes ?? new Uint8Array(0));
+    const versions = Float64Array.from(found, ({ version }) => Number(version));
     const { events, failed, errors: problems } = checkRecords(payloads, (utf8, ends) =>
       checkEventRecords(utf8, ends, [actorId], versions, undefined),
     );
     const errors = Array.from(failed, (index, i) => ({
-      sequenceNumber: records[index].sequenceNumber ?? 0,
+      sequenceNumber: found[index].position,
       rawData: payloads[index],
       error: problems[i],
     }));
@@ -516,31 +699,50 @@ export class IndexedDbBackend {
     let from = after;
     let wanted = limit;
     for (;;) {
-      let records;
-      try {
-        const transaction = await this.#transaction([EVENTS], 'readonly');
-        records = await request(transaction.objectStore(EVENTS).getAll(this.#KeyRange.lowerBound(from, true), wanted));
-      } catch (error) {
-        throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
-      }
-      const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
-      const actorIds = records.map((record) => String(record?.actorId));
-      const versions = Float64Array.from(records, (record) => Number(record?.version));
-      const positions = Float64Array.from(records, (record) => record.sequenceNumber);
+      const { found, end } = await this.#read([EVENTS], (transaction) => this.#eventsAfter(transaction.objectStore(EVENTS), from, wanted));
+      const payloads = found.map(({ bytes }) => bytes);
+      const actorIds = found.map(({ actorId }) => String(actorId));
+      const versions = Float64Array.from(found, ({ version }) => Number(version));
+      const positions = Float64Array.from(found, ({ position }) => position);
       const { events, failed } = checkRecords(payloads, (utf8, ends) => checkEventRecords(utf8, ends, actorIds, versions, positions));
       if (events !== '[]') parts.push(events.slice(1, -1));
-      // Records that cannot be decoded are left out: read on until `limit` sound ones, or the end.
-      if (failed.length === 0 || records.length < wanted) return `[${parts.join(',')}]`;
-      from = records.at(-1).sequenceNumber;
+      // Events that cannot be decoded are left out: read on until `limit` sound ones, or the end.
+      if (failed.length === 0 || end) return `[${parts.join(',')}]`;
+      from = found.at(-1).position;
       wanted = failed.length;
+    }
+  }
+
+  /**
+   * The first `wanted` stored events with `position > after` (see recordEvents),
+   * unchecked, and whether they are all there are (`end`). Records are read a few
+   * at a time, as many as the events still wanted seem to need.
+   */
+  async #eventsAfter(store, after, wanted) {
+    const found = [];
+    let from = after;
+    let records = 0;
+    for (;;) {
+      // Sized on the events per record seen so far: one record may hold one event or thousands.
+      const perRecord = records === 0 ? 1 : Math.max(1, found.length / records);
+      const count = Math.max(1, Math.min(wanted - found.length, Math.ceil((wanted - found.length) / perRecord) + 1, records === 0 ? 8 : Infinity));
+      const page = await request(store.getAll(this.#KeyRange.bound(from, Number.MAX_SAFE_INTEGER, true), count));
+      for (const record of page) {
+        for (const event of recordEvents(record)) {
+          if (event.position > after && found.length < wanted) found.push(event);
+        }
+      }
+      records += page.length;
+      if (found.length >= wanted) return { found, end: false };
+      if (page.length < count) return { found, end: true };
+      from = page.at(-1).sequenceNumber;
     }
   }
 
   async lastPosition() {
     try {
       const transaction = await this.#transaction([EVENTS], 'readonly');
-      const cursor = await request(transaction.objectStore(EVENTS).openKeyCursor(null, 'prev'));
-      return cursor ? cursor.key : 0;
+      return await lastKey(transaction.objectStore(EVENTS), this.#positions);
     } catch (error) {
       throw storageError(`reading IndexedDB database "${this.#name}" failed`, error);
     }
@@ -663,18 +865,18 @@ export class IndexedDbBackend {
       throw storageError(`syncing IndexedDB database "${this.#name}" failed; nothing of the change was stored`, error);
     }
     const { recorded, pendingChanged } = outcome;
-    if (recorded.length > 0) this.onCommitted?.(`[${recorded.map(([added, bytes]) => recordedEntry(added.result, bytes)).join(',')}]`);
+    if (recorded.length > 0) this.onCommitted?.(`[${recorded.map(([position, bytes]) => recordedEntry(position, bytes)).join(',')}]`);
     if (pendingChanged) this.onPending?.();
     const message = {};
-    if (recorded.length > 0) message.committed = recorded.at(-1)[0].result;
+    if (recorded.length > 0) message.committed = recorded.at(-1)[0];
     if (pendingChanged) message.pending = true;
     if (recorded.length > 0 || pendingChanged) this.#channel?.postMessage(message);
   }
 
   /**
    * The steps of syncCommit inside its transaction, in the order the ledger
-   * specifies. Resolves with the confirmed events added (each `[request, bytes]`:
-   * the request's result is its position) and whether the pending or rejected events changed.
+   * specifies. Resolves with the confirmed events added (each `[position, bytes]`,
+   * a record each) and whether the pending or rejected events changed.
    */
   async #applySyncChange(transaction, { confirmed, dropped, pending, rejected, remotePosition }) {
     const events = transaction.objectStore(EVENTS);
@@ -682,7 +884,8 @@ export class IndexedDbBackend {
     const pendingStore = transaction.objectStore(PENDING);
     const pendingIndex = pendingStore.index(BY_ACTOR_VERSION);
     const syncStore = transaction.objectStore(SYNC);
-    const state = await request(syncStore.get(SYNC_STATE));
+    const [state, lastPosition] = await Promise.all([request(syncStore.get(SYNC_STATE)), lastKey(events, this.#positions)]);
+    let position = lastPosition;
     if (state === undefined) throw new StorageError('syncCommit on a store that is not synced (syncStart never ran)');
 
     // 1. The dropped pending events, and the snapshots taken over their versions.
@@ -722,10 +925,11 @@ export class IndexedDbBackend {
         pendingStore.delete(pendingRecord.localOrder);
         const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);
         moved.push({ actorId, version, bytes });
-        recorded.push([events.add({ actorId, version, event: bytes }), bytes]);
+        events.add(singleRecord(++position, actorId, version, bytes));
+        recorded.push([position, bytes]);
         removed.add(pendingRecord.localOrder);
       } else if (confirmedRecord !== undefined) {
-        if (storedId(confirmedRecord) !== id) {
+        if (storedId(eventIn(confirmedRecord, actorId, version)) !== id) {
           throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
         }
         continue; // already confirmed
@@ -735,7 +939,8 @@ export class IndexedDbBackend {
         const below = await request(pendingIndex.openKeyCursor(this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true)));
         if (below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
         const bytes = preparedBytes(confirmed, i);
-        recorded.push([events.add({ actorId, version, event: bytes.slice() }), bytes]);
+        events.add(singleRecord(++position, actorId, version, bytes.slice()));
+        recorded.push([position, bytes]);
       }
       confirmedLatest.set(actorId, version);
     }

@@ -291,7 +291,7 @@ test('chromium: another tab upgrading, then deleting, the database: the store st
   await other.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const request = indexedDB.open(name, 3); // a layout after this code's (2)
+        const request = indexedDB.open(name, 4); // a layout after this code's (3)
         request.onsuccess = () => {
           request.result.close();
           resolve();
@@ -330,28 +330,36 @@ test('chromium: another tab upgrading, then deleting, the database: the store st
   await closeTabs([tab, other]);
 });
 
-test('chromium: layout 2 over a layout 1 database: a pending save, read back by both tabs, confirmed by syncCommit', async () => {
+/**
+ * Writes, in `page`, a database the way layout 1 or 2 did: its upgrade steps
+ * (tests/consumer/indexeddb-old-layouts.mjs) and `records` (`{ sequenceNumber?, actorId, version, text }`,
+ * `text` the event's bytes as a string) as its saves wrote them.
+ */
+function writeOldLayout(page, name, layout, records) {
+  return page.evaluate(
+    async ([name, layout, records]) => {
+      const { createOldLayout } = await import('/indexeddb-old-layouts.mjs');
+      const opening = indexedDB.open(name, layout);
+      opening.onupgradeneeded = () => createOldLayout(opening.result, layout);
+      const db = await new Promise((resolve, reject) => {
+        opening.onsuccess = () => resolve(opening.result);
+        opening.onerror = () => reject(opening.error);
+      });
+      const tx = db.transaction('events', 'readwrite');
+      for (const { text, ...record } of records) tx.objectStore('events').add({ ...record, event: new TextEncoder().encode(text) });
+      await new Promise((resolve) => (tx.oncomplete = resolve));
+      db.close();
+    },
+    [name, layout, records],
+  );
+}
+
+test('chromium: layout 3 over a layout 1 database: a pending save, read back by both tabs, confirmed by syncCommit', async () => {
   const [tab, other] = await openTabs(2);
   const name = databaseName();
   // A database as layout 1 wrote it (its upgrade step and one record), held open by the other tab's store.
-  const confirmed = await tab.evaluate(async (name) => {
-    const opening = indexedDB.open(name, 1);
-    opening.onupgradeneeded = () => {
-      const events = opening.result.createObjectStore('events', { keyPath: 'sequenceNumber', autoIncrement: true });
-      events.createIndex('actorVersion', ['actorId', 'version'], { unique: true });
-      opening.result.createObjectStore('snapshots', { keyPath: ['actorId', 'version'] });
-    };
-    const db = await new Promise((resolve, reject) => {
-      opening.onsuccess = () => resolve(opening.result);
-      opening.onerror = () => reject(opening.error);
-    });
-    const event = { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: '2026-02-03T04:05:06.789Z' };
-    const tx = db.transaction('events', 'readwrite');
-    tx.objectStore('events').add({ actorId: 'list', version: 1, event: new TextEncoder().encode(JSON.stringify(event)) });
-    await new Promise((resolve) => (tx.oncomplete = resolve));
-    db.close();
-    return event;
-  }, name);
+  const confirmed = { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: '2026-02-03T04:05:06.789Z' };
+  await writeOldLayout(tab, name, 1, [{ actorId: 'list', version: 1, text: JSON.stringify(confirmed) }]);
   await other.evaluate(async (name) => {
     window.store = await window.aether.EventStore.openIndexedDb(name);
   }, name);
@@ -398,10 +406,74 @@ test('chromium: layout 2 over a layout 1 database: a pending save, read back by 
   await closeTabs([tab, other]);
 });
 
+test('chromium: layout 3 over a layout 2 database: positions, ids and damage kept; two tabs then save in commit order', async () => {
+  const [tab, other] = await openTabs(2);
+  const name = databaseName();
+  // A database as layout 2 wrote it (its upgrade steps and records), positions 1, 2 and 5, a damaged record at 6.
+  const stamp = '2026-02-03T04:05:06.789Z';
+  const written = [
+    [1, { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: stamp }],
+    [2, { id: 'e2', eventType: 'Added', actorId: 'other', version: 1, data: {}, timestamp: stamp }],
+    [5, { id: 'e3', eventType: 'Added', actorId: 'list', version: 2, data: { item: 'eggs' }, timestamp: stamp }],
+  ];
+  await writeOldLayout(tab, name, 2, [
+    ...written.map(([sequenceNumber, event]) => ({ sequenceNumber, actorId: event.actorId, version: event.version, text: JSON.stringify(event) })),
+    { sequenceNumber: 6, actorId: 'other', version: 2, text: '{"half' },
+  ]);
+  const opened = await tab.evaluate(async (name) => {
+    window.store = await window.aether.EventStore.openIndexedDb(name);
+    const damaged = await window.store.getEventsWithErrors('other');
+    return {
+      all: await window.store.readAll(),
+      list: await window.store.getEvents('list'),
+      other: damaged.events,
+      errors: damaged.errors.map((error) => error.sequenceNumber),
+      latest: await window.store.getLatestVersion('other'),
+    };
+  }, name);
+  assert.deepEqual(opened, {
+    all: written.map(([position, event]) => ({ position, event })),
+    list: [written[0][1], written[2][1]],
+    other: [written[1][1]],
+    errors: [6],
+    latest: 2,
+  });
+  await other.evaluate(async (name) => {
+    window.store = await window.aether.EventStore.openIndexedDb(name);
+  }, name);
+  // Both tabs save at once, one by one and in batches: every position once, above the migrated ones, in commit order.
+  const saves = (tab, actorId) =>
+    tab.evaluate(async (actorId) => {
+      const saves = [];
+      for (let version = 1; version <= 60; version += 3) {
+        saves.push(window.store.saveEvent({ eventType: 'Counted', actorId, version, data: {} }));
+        saves.push(window.store.saveEvents([1, 2].map((i) => ({ eventType: 'Counted', actorId, version: version + i, data: {} }))));
+      }
+      await Promise.all(saves);
+    }, actorId);
+  await Promise.all([saves(tab, 'left'), saves(other, 'right')]);
+  const after = await other.evaluate(async () => {
+    const all = await window.store.readAll({ after: 5 });
+    const ends = [await window.store.getEvents('left'), await window.store.getEvents('right')].map((events) => events.length);
+    await window.store.close();
+    return { positions: all.map((entry) => entry.position), order: all.map((entry) => [entry.event.actorId, entry.event.version]), ends };
+  });
+  assert.equal(after.positions.length, 120);
+  assert.ok(after.positions[0] > 6, 'new positions come after the migrated ones');
+  assert.ok(after.positions.every((position, i) => i === 0 || position > after.positions[i - 1]), 'strictly increasing');
+  for (const actorId of ['left', 'right']) {
+    const versions = after.order.filter(([actor]) => actor === actorId).map(([, version]) => version);
+    assert.deepEqual(versions, Array.from({ length: 60 }, (_, i) => i + 1), `${actorId}: in version order`);
+  }
+  assert.deepEqual(after.ends, [60, 60]);
+  await tab.evaluate(() => window.store.close());
+  await closeTabs([tab, other]);
+});
+
 test('chromium: quota exceeded in the middle of a burst: whole saves only, StorageError with the DOMException', async () => {
   const [tab] = await openTabs(1);
   const outcome = await tab.evaluate(async (name) => {
-    // A wrapping factory over the real one: after 150 records, every add fails as a full disk would.
+    // A wrapping factory over the real one: after 2 records (a commit each), every add fails as a full disk would.
     let adds = 0;
     const bind = (target, overrides) =>
       new Proxy(target, {
@@ -415,7 +487,7 @@ test('chromium: quota exceeded in the middle of a burst: whole saves only, Stora
     const wrapStore = (store) =>
       bind(store, {
         add(...args) {
-          if (++adds > 150) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+          if (++adds > 2) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
           return store.add(...args);
         },
       });

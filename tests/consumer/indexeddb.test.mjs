@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as api from 'aether-eventstore';
 import defineBehaviourTests from './behaviour.cjs';
+import { createOldLayout } from './indexeddb-old-layouts.mjs';
 
 const { EventStore, StorageError, ValidationError, VersionConflictError } = api;
 // fake-indexeddb is a dev dependency of the repository, not of this consumer.
@@ -54,6 +55,31 @@ async function rewriteRecord(indexedDB, name, storeName, value) {
   });
   db.close();
 }
+
+/** The bytes of each event a stored record (layout 3) holds: `events` split at `ends`. */
+function recordPayloads(record) {
+  const { keys, events, ends } = record;
+  if (keys.length === 1) return [events];
+  return keys.map((_, i) => events.subarray(i === 0 ? 0 : ends[i - 1] + 1, ends[i]));
+}
+
+/** A stored record with the bytes of some of its events replaced (`replaced`: index -> bytes), as damage would. */
+function withEvents(record, replaced) {
+  const payloads = recordPayloads(record).map((bytes, i) => replaced[i] ?? bytes);
+  const events = new Uint8Array(payloads.reduce((total, bytes) => total + bytes.length + 1, -1));
+  const ends = [];
+  let at = 0;
+  payloads.forEach((bytes, i) => {
+    events.set(bytes, at);
+    at += bytes.length;
+    ends.push(at);
+    if (i < payloads.length - 1) events[at++] = 0x2c;
+  });
+  return { ...record, events, ends };
+}
+
+/** How many events stored records hold. */
+const eventCount = (records) => records.reduce((total, { value }) => total + value.keys.length, 0);
 
 defineBehaviourTests(api, 'indexeddb', () => open(world()));
 
@@ -115,16 +141,44 @@ describe('indexeddb: durability and sharing', () => {
     await again.close();
   });
 
-  test('every record has a global sequence number, in commit order', async () => {
+  test('a record holds the events of one commit under the position of its last; positions follow commit order', async () => {
     const w = world();
     const store = await open(w);
     await store.saveEvent(event('a', 1));
     await store.saveEvents([event('b', 1), event('a', 2)]);
+    // Saves queued together are one commit: one record, the refused one left out.
+    await Promise.allSettled([store.saveEvent(event('c', 1)), store.saveEvent(event('a', 2)), store.saveEvent(event('b', 2))]);
     const records = await rawRecords(w.indexedDB, w.name);
-    assert.deepEqual(records.map((r) => r.key), [1, 2, 3]);
-    assert.deepEqual(records.map((r) => [r.value.sequenceNumber, r.value.actorId, r.value.version]), [[1, 'a', 1], [2, 'b', 1], [3, 'a', 2]]);
-    assert.ok(records[0].value.event instanceof Uint8Array);
+    assert.deepEqual(records.map((r) => r.key), [1, 3, 5]);
+    assert.deepEqual(
+      records.map((r) => [r.value.sequenceNumber, r.value.keys]),
+      [[1, [['a', 1]]], [3, [['b', 1], ['a', 2]]], [5, [['c', 1], ['b', 2]]]],
+    );
+    assert.ok(records[1].value.events instanceof Uint8Array);
+    assert.deepEqual(recordPayloads(records[1].value).map((bytes) => JSON.parse(new TextDecoder().decode(bytes)).actorId), ['b', 'a']);
+    const all = await store.readAll();
+    assert.deepEqual(all.map((e) => [e.position, e.event.actorId, e.event.version]), [[1, 'a', 1], [2, 'b', 1], [3, 'a', 2], [4, 'c', 1], [5, 'b', 2]]);
+    for (const after of [0, 1, 2, 3, 4]) {
+      assert.deepEqual(await store.readAll({ after, limit: 2 }), all.slice(after, after + 2), `a page after ${after}, inside a record or not`);
+    }
+    assert.deepEqual((await store.getEvents('b')).map((e) => e.version), [1, 2]);
+    assert.deepEqual((await store.getEvents('a', 2)).map((e) => e.version), [2]);
+    assert.equal(await store.lastPosition(), 5);
     await store.close();
+  });
+
+  test('a commit whose position another store took first is written again: every position once, in commit order', async () => {
+    const w = world();
+    const [left, right] = [await open(w), await open(w)];
+    for (let i = 1; i <= 5; i++) {
+      await left.saveEvent(event('left', i));
+      await right.saveEvents([event('right', 2 * i - 1), event('right', 2 * i)]);
+    }
+    const all = await left.readAll();
+    assert.deepEqual(all.map((e) => e.position), Array.from({ length: 15 }, (_, i) => i + 1));
+    assert.deepEqual(all.map((e) => e.event.actorId), Array.from({ length: 15 }, (_, i) => (i % 3 === 0 ? 'left' : 'right')));
+    assert.deepEqual((await right.getEvents('left')).map((e) => e.version), [1, 2, 3, 4, 5]);
+    await Promise.all([left.close(), right.close()]);
   });
 
   test('two stores on one database never both store a version; the loser learns the true version', async () => {
@@ -180,7 +234,7 @@ describe('indexeddb: durability and sharing', () => {
     await settle();
     assert.deepEqual(heard.filter(([, id]) => id === 'event-1').sort(), [['first', 'event-1'], ['second', 'event-1']]);
     assert.equal(heard.length, 6, 'each stored event heard once by each store');
-    assert.equal((await rawRecords(w.indexedDB, w.name)).length, 3);
+    assert.equal(eventCount(await rawRecords(w.indexedDB, w.name)), 3);
     await Promise.all([first.close(), second.close()]);
   });
 
@@ -292,33 +346,54 @@ describe('indexeddb: group commit', () => {
 });
 
 describe('indexeddb: corrupt records', () => {
-  test('a record that cannot be decoded is reported with its sequence number and bytes, and left out of getEvents', async () => {
+  test('an event that cannot be decoded is reported with its sequence number and bytes, and left out of getEvents', async () => {
     const w = world();
     const store = await open(w);
     await store.saveEvents([event('a', 1), event('a', 2), event('a', 3), event('b', 1)]);
-    const records = await rawRecords(w.indexedDB, w.name);
+    const [record] = await rawRecords(w.indexedDB, w.name);
     const garbage = new TextEncoder().encode('{"id": "half a rec');
-    await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[1].value, event: garbage });
-    const wrongVersion = new TextDecoder().decode(records[2].value.event).replace('"version":3', '"version":9');
-    await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[2].value, event: wrongVersion });
+    const wrongVersion = new TextDecoder().decode(recordPayloads(record.value)[2]).replace('"version":3', '"version":9');
+    await rewriteRecord(w.indexedDB, w.name, 'events', withEvents(record.value, { 1: garbage, 2: new TextEncoder().encode(wrongVersion) }));
 
     const events = await store.getEvents('a');
     assert.deepEqual(events.map((e) => e.version), [1]);
     const result = await store.getEventsWithErrors('a');
     assert.deepEqual(result.events, events);
     assert.equal(result.hasErrors(), true);
-    assert.deepEqual(result.errors.map((e) => e.sequenceNumber), [records[1].key, records[2].key]);
+    assert.deepEqual(result.errors.map((e) => e.sequenceNumber), [2, 3], 'the positions of the damaged events');
     assert.deepEqual(result.errors[0].rawData, garbage);
     assert.ok(result.errors[1].rawData instanceof Uint8Array);
     assert.equal(new TextDecoder().decode(result.errors[1].rawData), wrongVersion);
     for (const error of result.errors) assert.equal(typeof error.error, 'string');
     assert.match(result.errors[1].error, /indexed as/);
-    assert.deepEqual((await store.getEventsWithErrors('a', 3)).errors.map((e) => e.sequenceNumber), [records[2].key]);
-    assert.equal((await store.getEventsWithErrors('b')).hasErrors(), false);
-    // The broken record still holds its version: the store keeps going after it.
+    assert.deepEqual((await store.getEventsWithErrors('a', 3)).errors.map((e) => e.sequenceNumber), [3]);
+    assert.equal((await store.getEventsWithErrors('b')).hasErrors(), false, 'a sound event beside damaged ones');
+    assert.deepEqual((await store.readAll()).map((r) => [r.position, r.event.version]), [[1, 1], [4, 1]]);
+    // The damaged events still hold their versions: the store keeps going after them.
     assert.equal(await store.getLatestVersion('a'), 3);
     await store.saveEvent(event('a', 4));
     assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 4]);
+    await store.close();
+  });
+
+  test('a record that does not split into its events reports each of them; other records are read', async () => {
+    const w = world();
+    const store = await open(w);
+    await store.saveEvent(event('a', 1));
+    await store.saveEvents([event('a', 2), event('b', 1)]);
+    await store.saveEvent(event('a', 3));
+    const records = await rawRecords(w.indexedDB, w.name);
+    for (const damaged of [{ ends: [3, 2] }, { ends: undefined }, { events: 'not bytes' }, { events: undefined }]) {
+      await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[1].value, ...damaged });
+      const result = await store.getEventsWithErrors('a');
+      assert.deepEqual(result.events.map((e) => e.version), [1, 3], JSON.stringify(damaged));
+      assert.deepEqual(result.errors.map((e) => e.sequenceNumber), [2]);
+      assert.ok(result.errors[0].rawData instanceof Uint8Array);
+      assert.deepEqual((await store.getEventsWithErrors('b')).errors.map((e) => e.sequenceNumber), [3]);
+      assert.deepEqual((await store.readAll()).map((r) => r.position), [1, 4]);
+      assert.deepEqual((await store.readAll({ limit: 2 })).map((r) => r.position), [1, 4], 'reads on past the damage to the limit');
+      assert.equal(await store.getLatestVersion('b'), 1);
+    }
     await store.close();
   });
 
@@ -327,28 +402,31 @@ describe('indexeddb: corrupt records', () => {
     const store = await open(w);
     await store.saveEvent(event('a', 1));
     const [good] = await rawRecords(w.indexedDB, w.name);
-    const crafted = (version, extra = {}) => ({ ...good.value, sequenceNumber: undefined, version, event: new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(good.value.event)), version, ...extra })) });
+    const goodEvent = JSON.parse(new TextDecoder().decode(good.value.events));
+    // Records without a key get the next ones from the key generator, as foreign code would write them.
+    const crafted = (version, extra = {}) => ({ keys: [['a', version]], events: new TextEncoder().encode(JSON.stringify({ ...goodEvent, version, ...extra })) });
     for (const record of [crafted(1e300), crafted(-3), crafted(2, { sneaky: true })]) {
-      const { sequenceNumber, ...value } = record;
-      void sequenceNumber;
-      await rewriteRecord(w.indexedDB, w.name, 'events', value);
+      await rewriteRecord(w.indexedDB, w.name, 'events', record);
     }
     assert.equal(await store.getLatestVersion('a'), 2, 'neither 1e300 nor -3; the record at 2 holds its version');
     const result = await store.getEventsWithErrors('a');
     assert.deepEqual(result.events.map((e) => e.version), [1]);
     assert.equal(result.errors.length, 3, 'each crafted record is reported');
     assert.ok(result.errors.some((error) => /sneaky/.test(error.error)), 'an extra top-level field is named');
+    // Records at keys that are no positions hold none, and give none to the next commit.
+    for (const sequenceNumber of ['foreign', 1e300, -3]) await rewriteRecord(w.indexedDB, w.name, 'events', { ...crafted(7), keys: [], sequenceNumber });
     assert.equal((await store.saveEvent(event('a', 3))).version, 3, 'the actor is not blocked');
-    assert.deepEqual((await store.readAll()).map((r) => r.event.version), [1, 3]);
+    assert.deepEqual((await store.readAll()).map((r) => [r.position, r.event.version]), [[1, 1], [5, 3]]);
+    assert.equal(await store.lastPosition(), 5);
     await store.close();
   });
 
-  test('CommandHandler saves above a damaged newest record, which still holds its version', async () => {
+  test('CommandHandler saves above a damaged newest event, which still holds its version', async () => {
     const w = world();
     const store = await open(w);
     await store.saveEvents([event('a', 1), event('a', 2)]);
-    const records = await rawRecords(w.indexedDB, w.name);
-    await rewriteRecord(w.indexedDB, w.name, 'events', { ...records[1].value, event: new TextEncoder().encode('damaged') });
+    const [record] = await rawRecords(w.indexedDB, w.name);
+    await rewriteRecord(w.indexedDB, w.name, 'events', withEvents(record.value, { 1: new TextEncoder().encode('damaged') }));
     let decisions = 0;
     const handler = new api.CommandHandler({ initialState: () => ({ n: 0 }), evolve: (state) => ({ n: state.n + 1 }), maxRetries: 1 });
     const result = await handler.handle(store, 'a', (state) => {
@@ -356,7 +434,7 @@ describe('indexeddb: corrupt records', () => {
       return [{ eventType: 'Counted', data: { seen: state.n } }];
     });
     assert.equal(result.version, 3);
-    assert.equal(decisions, 2, 'one conflict with the damaged record, then above it');
+    assert.equal(decisions, 2, 'one conflict with the damaged event, then above it');
     assert.deepEqual((await store.getEvents('a')).map((e) => e.version), [1, 3]);
     await store.close();
   });
@@ -382,18 +460,13 @@ const requested = (request) =>
 
 /**
  * Writes a database the way layout 1 (this package before the sync ledger) did:
- * its upgrade step, copied here, and records as its saves wrote them. Resolves
+ * its upgrade step and records as its saves wrote them. Resolves
  * with the open connection, which closes on `versionchange` as layout 1's code does
  * unless `closesOnVersionChange` is false (a tab that never lets go).
  */
 async function layoutOneDatabase({ indexedDB, name }, { events = [], snapshots = [], closesOnVersionChange = true }) {
   const opening = indexedDB.open(name, 1);
-  opening.onupgradeneeded = () => {
-    const db = opening.result;
-    const store = db.createObjectStore('events', { keyPath: 'sequenceNumber', autoIncrement: true });
-    store.createIndex('actorVersion', ['actorId', 'version'], { unique: true });
-    db.createObjectStore('snapshots', { keyPath: ['actorId', 'version'] });
-  };
+  opening.onupgradeneeded = () => createOldLayout(opening.result, 1);
   const db = await requested(opening);
   const encoder = new TextEncoder();
   const tx = db.transaction(['events', 'snapshots'], 'readwrite');
@@ -411,7 +484,7 @@ async function layoutOneDatabase({ indexedDB, name }, { events = [], snapshots =
   return db;
 }
 
-describe('indexeddb: layout 2 (the sync ledger) over a layout 1 database', () => {
+describe('indexeddb: layout 3 over a layout 1 database', () => {
   const stamp = '2026-02-03T04:05:06.789Z';
   const events = [
     { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: stamp },
@@ -434,14 +507,14 @@ describe('indexeddb: layout 2 (the sync ledger) over a layout 1 database', () =>
     assert.equal(await store.lastPosition(), 4);
     const internals = EventStore[Symbol.for('aether-eventstore.internals')];
     const ledger = internals.backendOf(store);
-    assert.equal(await ledger.syncState(), null, 'not synced: layout 2 adds no mark');
+    assert.equal(await ledger.syncState(), null, 'not synced: the upgrade adds no mark');
     await ledger.syncStart();
     const pending = await store.saveEvent(event('list', 4));
     assert.deepEqual(await store.getEvents('list', 3), [saved, pending]);
     await store.close();
 
     const db = await requested(w.indexedDB.open(w.name));
-    assert.equal(db.version, 2);
+    assert.equal(db.version, 3);
     assert.deepEqual([...db.objectStoreNames].sort(), ['events', 'pending', 'rejected', 'snapshots', 'sync']);
     db.close();
     const again = await open(w);
@@ -486,6 +559,84 @@ describe('indexeddb: layout 2 (the sync ledger) over a layout 1 database', () =>
   });
 });
 
+/**
+ * Writes a database the way layout 2 (this package before records of several
+ * events) did: its upgrade steps and records as its saves and its
+ * syncCommit wrote them. `events` are `[position, event]`: positions need not
+ * follow one another (a key generator may skip), and must be kept as they are.
+ */
+async function layoutTwoDatabase({ indexedDB, name }, { events = [], damaged = [], pending = [], rejected = [], remotePosition }) {
+  const opening = indexedDB.open(name, 2);
+  opening.onupgradeneeded = () => createOldLayout(opening.result, 2);
+  const db = await requested(opening);
+  const encoder = new TextEncoder();
+  const tx = db.transaction(['events', 'pending', 'rejected', 'sync'], 'readwrite');
+  for (const [sequenceNumber, e] of events) tx.objectStore('events').add({ sequenceNumber, actorId: e.actorId, version: e.version, event: encoder.encode(JSON.stringify(e)) });
+  for (const [sequenceNumber, actorId, version, bytes] of damaged) tx.objectStore('events').add({ sequenceNumber, actorId, version, event: bytes });
+  for (const e of pending) tx.objectStore('pending').add({ actorId: e.actorId, version: e.version, id: e.id, event: encoder.encode(JSON.stringify(e)) });
+  for (const { event: e, reason } of rejected) tx.objectStore('rejected').add({ event: encoder.encode(JSON.stringify(e)), reason });
+  if (remotePosition !== undefined) tx.objectStore('sync').add({ remotePosition }, 'state');
+  await new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+  db.close();
+}
+
+describe('indexeddb: layout 3 over a layout 2 database', () => {
+  const stamp = '2026-02-03T04:05:06.789Z';
+  const events = [
+    [1, { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: stamp }],
+    [2, { id: 'e2', eventType: 'Added', actorId: 'other', version: 3, data: {}, metadata: { userId: 'u' }, timestamp: stamp }],
+    [7, { id: 'e3', eventType: 'Added', actorId: 'list', version: 2, data: { item: 'eggs' }, timestamp: stamp }],
+  ];
+  const garbage = new TextEncoder().encode('{"half a');
+  const pending = [{ id: 'p1', eventType: 'Added', actorId: 'list', version: 3, data: { item: 'tea' }, timestamp: stamp }];
+  const rejected = [{ event: { id: 'r1', eventType: 'Added', actorId: 'list', version: 3, data: {}, timestamp: stamp }, reason: 'conflict' }];
+
+  test('keeps every event at its position with its id and timestamp, damage still reported, and the sync ledger', async () => {
+    const w = world();
+    await layoutTwoDatabase(w, { events, damaged: [[9, 'other', 4, garbage]], pending, rejected, remotePosition: 5 });
+    const store = await open(w);
+    const internals = EventStore[Symbol.for('aether-eventstore.internals')];
+    const ledger = internals.backendOf(store);
+    assert.deepEqual(await store.readAll(), events.map(([position, e]) => ({ position, event: e })));
+    assert.equal(await store.lastPosition(), 9);
+    assert.deepEqual(await store.getEvents('list'), [events[0][1], events[2][1], pending[0]]);
+    const other = await store.getEventsWithErrors('other');
+    assert.deepEqual(other.events, [events[1][1]]);
+    assert.deepEqual(other.errors.map((e) => [e.sequenceNumber, e.rawData]), [[9, garbage]]);
+    assert.equal(await store.getLatestVersion('other'), 4, 'the damaged event holds its version');
+    assert.deepEqual(await ledger.syncState(), { remotePosition: 5 });
+    assert.deepEqual(JSON.parse(await ledger.pendingEvents()), pending);
+    assert.deepEqual(JSON.parse(await ledger.rejectedEvents()), rejected);
+    assert.deepEqual(await store.saveEvent(events[2][1]), events[2][1], 'a retry of a layout 2 event');
+    await assert.rejects(store.saveEvent(event('list', 3)), VersionConflictError, 'the pending event holds version 3');
+
+    // The remote confirms the pending event: it is stored after every migrated position.
+    await ledger.syncCommit({ confirmed: JSON.stringify(pending), dropped: [], pending: '[]', rejected: '[]', remotePosition: 6 });
+    assert.deepEqual((await store.readAll({ after: 7 })).map((r) => [r.position, r.event.id]), [[10, 'p1']]);
+    assert.deepEqual(JSON.parse(await ledger.pendingEvents()), []);
+    await store.close();
+
+    const db = await requested(w.indexedDB.open(w.name));
+    assert.equal(db.version, 3);
+    assert.deepEqual([...db.objectStoreNames].sort(), ['events', 'pending', 'rejected', 'snapshots', 'sync']);
+    db.close();
+    const records = await rawRecords(w.indexedDB, w.name);
+    assert.deepEqual(records.map((r) => [r.key, r.value.keys]), [[1, [['list', 1]]], [2, [['other', 3]]], [7, [['list', 2]]], [9, [['other', 4]]], [10, [['list', 3]]]]);
+  });
+
+  test('a database of layout 2 with nothing in it opens, and saves start at position 1', async () => {
+    const w = world();
+    await layoutTwoDatabase(w, {});
+    const store = await open(w);
+    await store.saveEvents([event('a', 1), event('a', 2)]);
+    assert.deepEqual((await store.readAll()).map((r) => r.position), [1, 2]);
+    await store.close();
+  });
+});
+
 describe('indexeddb: faults', () => {
   test('quota exceeded: StorageError with the DOMException as cause, nothing of the batch stored', async (t) => {
     const w = world();
@@ -494,7 +645,7 @@ describe('indexeddb: faults', () => {
     let adds = 0;
     const add = IDBObjectStore.prototype.add;
     t.mock.method(IDBObjectStore.prototype, 'add', function (...args) {
-      if (++adds === 2) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      if (++adds === 1) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return add.apply(this, args);
     });
     await assert.rejects(store.saveEvents([event('a', 2), event('a', 3), event('a', 4)]), (error) => {
@@ -514,12 +665,12 @@ describe('indexeddb: faults', () => {
   test('an aborted transaction fails every save of its group with StorageError and stores none', async (t) => {
     const w = world();
     const store = await open(w);
-    // The transaction aborts (as the browser may abort one) after its last write was queued.
+    // The transaction aborts (as the browser may abort one) after its write (one record for the group) was queued.
     let adds = 0;
     const add = IDBObjectStore.prototype.add;
     t.mock.method(IDBObjectStore.prototype, 'add', function (...args) {
       const request = add.apply(this, args);
-      if (++adds === 3) this.transaction.abort();
+      if (++adds === 1) this.transaction.abort();
       return request;
     });
     const outcomes = await Promise.allSettled([store.saveEvent(event('a', 1)), store.saveEvents([event('b', 1), event('b', 2)])]);
@@ -539,7 +690,7 @@ describe('indexeddb: faults', () => {
     const store = await open(w);
     await store.saveEvent(event('a', 1));
     const upgraded = await new Promise((resolve, reject) => {
-      const request = w.indexedDB.open(w.name, 3); // a layout after this code's (2)
+      const request = w.indexedDB.open(w.name, 4); // a layout after this code's (3)
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error('the store blocked the upgrade'));
@@ -554,6 +705,7 @@ describe('indexeddb: faults', () => {
     const w = world();
     const store = await open(w);
     await store.saveEvent(event('a', 1));
+    await store.saveEvents([event('b', 1), event('b', 2), event('b', 3)]);
     await new Promise((resolve, reject) => {
       const request = w.indexedDB.deleteDatabase(w.name);
       request.onsuccess = resolve;
@@ -563,6 +715,8 @@ describe('indexeddb: faults', () => {
     assert.equal(await store.getLatestVersion('a'), 0);
     await store.saveEvent(event('a', 1));
     assert.equal(await store.getLatestVersion('a'), 1);
+    await store.saveEvent(event('a', 2));
+    assert.deepEqual((await store.readAll()).map((r) => r.position), [1, 2], 'positions from 1 again, not after the deleted ones');
     await store.close();
   });
 });
