@@ -49,13 +49,15 @@ export class AckInbox {
    */
   publish(subject, body, headers) {
     return new Promise((resolve, reject) => {
+      const token = (++this.#sent).toString(36);
       try {
         this.#listen();
-        const token = (++this.#sent).toString(36);
         this.#waiting.set(token, { resolve, reject, due: Date.now() + this.#timeoutMs });
         this.#timer ??= setTimeout(() => this.#sweep(), SWEEP_MS);
+        // Throws at once for a closed connection or a message above the server's max_payload.
         this.#connection.publish(subject, body, { reply: `${this.#inbox}.${token}`, headers });
       } catch (error) {
+        this.#waiting.delete(token);
         reject(error);
       }
     });
