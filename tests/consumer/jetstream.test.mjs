@@ -110,6 +110,33 @@ describe('jetstream: opening', () => {
     }
   });
 
+  test('saves hear their acknowledgements under the connection\'s inbox prefix', async () => {
+    const connection = await connect({ servers: server.url, inboxPrefix: 'acks.here' });
+    const heard = [];
+    const sniffer = shared.subscribe('acks.here.>', { callback: (_, message) => heard.push(JSON.parse(message.string())) });
+    await shared.flush();
+    const store = await openJetStream({ connection, ...fresh() });
+    await Promise.all([1, 2, 3].map((n) => store.saveEvent(event(`a${n}`, 1))));
+    await store.close();
+    await connection.close();
+    await shared.flush();
+    sniffer.unsubscribe();
+    assert.deepEqual(heard.filter((ack) => typeof ack.seq === 'number').map((ack) => ack.seq).sort(), [1, 2, 3]);
+  });
+
+  test('a save to a stream deleted after open is a StorageError saying that no server answers: jetstream is not enabled (not a timeout)', async () => {
+    const names = fresh();
+    const store = await openJetStream({ connection: shared, ...names });
+    await store.saveEvent(event('a', 1));
+    await (await jetstreamManager(shared)).streams.delete(names.stream);
+    await assert.rejects(store.saveEvent(event('b', 1)), (error) => {
+      assert.ok(error instanceof StorageError);
+      assert.match(error.message, /jetstream is not enabled/);
+      return true;
+    });
+    await store.close();
+  });
+
   test('a given connection is left open by close', async () => {
     const connection = await connect({ servers: server.url });
     const store = await openJetStream({ connection, ...fresh() });
@@ -134,6 +161,8 @@ describe('jetstream: layout', () => {
     assert.match(singleId, /^aether-[0-9a-f]{32}$/);
     assert.match(batchId, /^aether-[0-9a-f]{32}$/);
     assert.notEqual(singleId, batchId);
+    // The version rule's expectation, kept by the server on each message: the subject's last sequence before it.
+    assert.deepEqual(messages.map((message) => message.headers.get('Nats-Expected-Last-Subject-Sequence')), ['0', '1']);
     assert.deepEqual(JSON.parse(messages[1].body), batch);
     assert.deepEqual(await store.getEvents('order.7 ü'), [single, ...batch]);
   });

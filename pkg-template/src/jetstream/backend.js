@@ -14,6 +14,7 @@
 // at such a message (see #anchor) instead of at the subject's first.
 
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
+import { AckInbox } from './acks.js';
 import { replicatedStreamRefusal } from './server-version.js';
 
 const { storeOver, storageError, records, core, wasmPending } = EventStore[Symbol.for('aether-eventstore.internals')];
@@ -138,7 +139,7 @@ function checkOptions(options) {
 
 /**
  * Opens an EventStore on JetStream with the NATS client that `loadClient(servers)`
- * provides: `{ connect, jetstream, jetstreamManager, StorageType, Kvm }`.
+ * provides: `{ connect, createInbox, headers, jetstream, jetstreamManager, StorageType, DiscardPolicy, Kvm }`.
  */
 export async function openJetStreamWith(options, loadClient) {
   const settings = checkOptions(options);
@@ -171,7 +172,8 @@ export async function openJetStreamWith(options, loadClient) {
     });
     const js = client.jetstream(connection, { timeout: REQUEST_TIMEOUT_MS });
     const checker = replicated ? await client.jetstreamManager(connection, { timeout: CHECK_TIMEOUT_MS, checkAPI: false }) : undefined;
-    return storeOver(new JetStreamBackend({ ...settings, replicas, replicated, connection, ownsConnection, js, manager, checker, snapshots }));
+    const acks = new AckInbox(connection, client.createInbox, REQUEST_TIMEOUT_MS);
+    return storeOver(new JetStreamBackend({ ...settings, replicas, replicated, connection, ownsConnection, js, acks, headers: client.headers, manager, checker, snapshots }));
   } catch (error) {
     if (ownsConnection) await connection.close().catch(() => {});
     throw storageError(`cannot set up JetStream stream "${settings.stream}"`, error);
@@ -518,13 +520,13 @@ class JetStreamBackend {
   }
 
   async #publish(subject, events, batch, deadline) {
-    const { js, stream } = this.#settings;
+    const { acks, stream } = this.#settings;
     const actorId = events.actorIds[0];
     const stored = batch ? `[${decoder.decode(events.utf8)}]` : decoder.decode(events.utf8);
     const body = batch ? encoder.encode(stored) : events.utf8;
     // The same save always carries the same id, so the server drops a retry within its duplicate window.
     const msgID = core.messageId(events.actorIds, events.versions, events.ids);
-    await this.#watching;
+    if (this.#watching) await this.#watching;
     const started = Date.now();
     try {
       // An actor not seen yet is expected to be new (no message on its subject):
@@ -547,12 +549,11 @@ class JetStreamBackend {
         let ack;
         const publishing = Date.now();
         try {
-          ack = await js.publish(subject, body, { msgID, expect: { lastSubjectSequence: expected.sequence, streamName: stream }, timeout: REQUEST_TIMEOUT_MS });
+          ack = await acks.publish(subject, body, this.#headers(msgID, expected.sequence));
         } catch (error) {
-          const code = error?.code ?? error?.api_error?.err_code;
-          if (!WRONG_LAST_SEQUENCE.has(code)) throw error;
+          if (!WRONG_LAST_SEQUENCE.has(error?.code)) throw error;
           // Another client wrote first, or (10164) a replicated stream has a message in flight on the subject: look again.
-          if (code !== 10071) await new Promise((resolve) => setTimeout(resolve, 20));
+          if (error.code !== 10071) await new Promise((resolve) => setTimeout(resolve, 20));
           expected = await this.#fetchLatest(actorId);
           fresh = true;
           continue;
@@ -568,6 +569,15 @@ class JetStreamBackend {
       this.#unsettle();
       throw storageError(`saving to JetStream stream "${stream}" failed; the save may be retried with the same event ids`, error);
     }
+  }
+
+  /** A save's headers: its message id (for the server's duplicate check), the stream, and the actor's subject's expected last sequence (the version rule). */
+  #headers(msgID, lastSubjectSequence) {
+    const headers = this.#settings.headers();
+    headers.set('Nats-Msg-Id', msgID);
+    headers.set('Nats-Expected-Stream', this.#settings.stream);
+    headers.set(EXPECTED_LAST, String(lastSubjectSequence));
+    return headers;
   }
 
   /** If the save's events are all stored already (the core's retry rule), their JSON as the save returns it. */
@@ -776,6 +786,7 @@ class JetStreamBackend {
   /** Lets the saves already made settle (stored, or rejected as they would be), then lets go of the stream. */
   async close() {
     await Promise.allSettled(this.#saving);
+    this.#settings.acks.close();
     this.#statuses?.stop?.();
     await this.#watching?.catch(() => {});
     await this.#live?.close();

@@ -7,9 +7,11 @@ const PACKAGES = '@nats-io/nats-core @nats-io/jetstream @nats-io/kv (and @nats-i
 /** The client functions the backend needs, with `loadConnect()` choosing the transport. */
 export async function loadNats(loadConnect) {
   try {
-    const [jetstream, kv, connect] = await Promise.all([import('@nats-io/jetstream'), import('@nats-io/kv'), loadConnect()]);
+    const [core, jetstream, kv, connect] = await Promise.all([import('@nats-io/nats-core'), import('@nats-io/jetstream'), import('@nats-io/kv'), loadConnect()]);
     return {
       connect,
+      createInbox: core.createInbox,
+      headers: core.headers,
       jetstream: jetstream.jetstream,
       jetstreamManager: jetstream.jetstreamManager,
       StorageType: jetstream.StorageType,
