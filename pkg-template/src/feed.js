@@ -22,17 +22,31 @@ const PAGE = 1000;
 /** How long to wait before reading again after a failed read. */
 const RETRY_MS = 1000;
 
-function deepFreeze(value) {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze(value[key]);
+/**
+ * Freezes `value` and every object and array in it. Only for the fresh result
+ * of `JSON.parse`: a tree, nothing in it frozen or shared yet, so neither is
+ * checked; primitives are skipped before the call, arrays walked by index.
+ */
+function freezeParsed(value) {
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === 'object' && item !== null) freezeParsed(item);
+    }
+  } else {
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const item = value[keys[i]];
+      if (typeof item === 'object' && item !== null) freezeParsed(item);
+    }
   }
-  return value;
 }
 
-/** A notification as listeners receive it, deep-frozen. */
+/** A notification as listeners receive it, deep-frozen; `event` is freshly parsed. */
 function notification({ position, event }) {
-  return deepFreeze({ eventType: EventTypeEventStored, event, position });
+  if (typeof event === 'object' && event !== null) freezeParsed(event);
+  return Object.freeze({ eventType: EventTypeEventStored, event, position });
 }
 
 const reportListenerError = (error) => reportError('aether-eventstore: an EventStored listener failed', error);
