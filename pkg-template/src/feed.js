@@ -9,7 +9,10 @@
 // not at all, and carry no events), a notice of this instance's own commit is
 // delivered as it is only to a subscriber whose last position comes right
 // before it; otherwise it wakes the feed, which reads what was committed after
-// the subscriber's last position (`readAll`).
+// the subscriber's last position (`readAll`). A backend may also offer
+// `readAllEvents(after, limit)`, answering `{ events, positions }` (the events
+// alone as a JSON array, and the position of each), which catching up reads
+// instead: a page without the `{ position, event }` wrappers parses faster.
 
 import { reportError } from './report.js';
 import { wasmPending } from './wasm-loading.js';
@@ -22,17 +25,31 @@ const PAGE = 1000;
 /** How long to wait before reading again after a failed read. */
 const RETRY_MS = 1000;
 
-function deepFreeze(value) {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze(value[key]);
+/**
+ * Freezes `value` and every object and array in it. Only for the fresh result
+ * of `JSON.parse`: a tree, nothing in it frozen or shared yet, so neither is
+ * checked; primitives are skipped before the call, arrays walked by index.
+ */
+function freezeParsed(value) {
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === 'object' && item !== null) freezeParsed(item);
+    }
+  } else {
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const item = value[keys[i]];
+      if (typeof item === 'object' && item !== null) freezeParsed(item);
+    }
   }
-  return value;
 }
 
-/** A notification as listeners receive it, deep-frozen. */
-function notification({ position, event }) {
-  return deepFreeze({ eventType: EventTypeEventStored, event, position });
+/** A notification as listeners receive it, deep-frozen; `event` is freshly parsed. */
+function notification(position, event) {
+  if (typeof event === 'object' && event !== null) freezeParsed(event);
+  return Object.freeze({ eventType: EventTypeEventStored, event, position });
 }
 
 const reportListenerError = (error) => reportError('aether-eventstore: an EventStored listener failed', error);
@@ -136,7 +153,7 @@ export class Feed {
     const subscriptions = [...this.#subscriptions];
     const ordered = this.#backend.orderedNotices;
     queueMicrotask(() => {
-      const notices = recorded === undefined ? undefined : JSON.parse(recorded).map(notification);
+      const notices = recorded === undefined ? undefined : JSON.parse(recorded).map((entry) => notification(entry.position, entry.event));
       for (const subscription of subscriptions) {
         if (ordered && subscription.held) subscription.held.push(...notices);
         else if (ordered || this.#follows(subscription, notices)) for (const notice of notices) subscription.deliver(notice);
@@ -195,9 +212,19 @@ export class Feed {
   async #readToEnd(subscription) {
     if (wasmPending()) await wasmPending();
     while (subscription.active) {
-      const page = JSON.parse(await this.#backend.readAll(Math.max(subscription.cursor, 0), PAGE));
-      for (const entry of page) subscription.deliver(notification(entry));
-      if (page.length < PAGE) return;
+      const after = Math.max(subscription.cursor, 0);
+      let count;
+      if (this.#backend.readAllEvents) {
+        const { events, positions } = await this.#backend.readAllEvents(after, PAGE);
+        const page = JSON.parse(events);
+        for (let i = 0; i < page.length; i++) subscription.deliver(notification(positions[i], page[i]));
+        count = page.length;
+      } else {
+        const page = JSON.parse(await this.#backend.readAll(after, PAGE));
+        for (const entry of page) subscription.deliver(notification(entry.position, entry.event));
+        count = page.length;
+      }
+      if (count < PAGE) return;
     }
   }
 }

@@ -325,6 +325,15 @@ export class MemoryBackend {
     return guarded(() => this.#core.readAll(after, limit));
   }
 
+  /** Like `readAll`, as `{ events, positions }`: the events alone as a JSON array, and their positions (see feed.js). */
+  readAllEvents(after, limit) {
+    const events = guarded(() => this.#core.readAllEvents(after, limit));
+    // Positions are dense: the page holds the events right after `after`.
+    const positions = new Float64Array(Math.max(0, Math.min(limit, this.#core.lastPosition() - after)));
+    for (let i = 0; i < positions.length; i++) positions[i] = after + 1 + i;
+    return { events, positions };
+  }
+
   lastPosition() {
     return this.#core.lastPosition();
   }

@@ -238,6 +238,18 @@ impl MemoryStore {
     /// At most `limit` stored events with `position > after`, ascending, as a
     /// JSON array of `{"position":p,"event":...}`.
     pub fn read_all_json(&self, after: i64, limit: usize) -> Result<String, StoreError> {
+        self.page_json(after, limit, true)
+    }
+
+    /// Like [`MemoryStore::read_all_json`], the events alone: positions are
+    /// dense, so the `i`-th has position `max(after, 0) + i + 1`.
+    pub fn read_all_events_json(&self, after: i64, limit: usize) -> Result<String, StoreError> {
+        self.page_json(after, limit, false)
+    }
+
+    /// The events of a page of the global order as a JSON array, as entries
+    /// `{"position":p,"event":...}` when `entries`.
+    fn page_json(&self, after: i64, limit: usize, entries: bool) -> Result<String, StoreError> {
         let first = usize::try_from(after.max(0)).unwrap_or(usize::MAX);
         let page = || self.log.iter().skip(first).take(limit).enumerate();
         let event_of = |logged: &Logged| {
@@ -246,10 +258,11 @@ impl MemoryStore {
                 .and_then(|stream| stream.json_of(logged.entry as usize))
                 .unwrap_or("null")
         };
+        let wrapping = if entries { 40 } else { 1 };
         let mut out = String::new();
         out.try_reserve(
             2 + page()
-                .map(|(_, logged)| event_of(logged).len() + 40)
+                .map(|(_, logged)| event_of(logged).len() + wrapping)
                 .sum::<usize>(),
         )?;
         out.push('[');
@@ -257,12 +270,16 @@ impl MemoryStore {
             if offset > 0 {
                 out.push(',');
             }
-            let _ = write!(
-                out,
-                "{{\"position\":{},\"event\":{}}}",
-                first + offset + 1,
-                event_of(logged)
-            );
+            if entries {
+                let _ = write!(
+                    out,
+                    "{{\"position\":{},\"event\":{}}}",
+                    first + offset + 1,
+                    event_of(logged)
+                );
+            } else {
+                out.push_str(event_of(logged));
+            }
         }
         out.push(']');
         Ok(out)
@@ -541,6 +558,14 @@ mod tests {
         assert_eq!(page.len(), 2);
         assert_eq!(page[0]["position"], 2);
         assert_eq!(store.read_all_json(4, 10).unwrap(), "[]");
+        let events: Vec<Value> =
+            serde_json::from_str(&store.read_all_events_json(1, 2).unwrap()).unwrap();
+        assert_eq!(events, [page[0]["event"].clone(), page[1]["event"].clone()]);
+        assert_eq!(store.read_all_events_json(4, 10).unwrap(), "[]");
+        assert_eq!(
+            store.read_all_events_json(-5, 1).unwrap(),
+            store.read_all_events_json(0, 1).unwrap()
+        );
         assert_eq!(
             store
                 .read_all_json(-5, 1)

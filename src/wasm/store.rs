@@ -188,6 +188,14 @@ impl StoreCore {
             .map_err(to_js)
     }
 
+    /// Like `readAll`, the events alone as a JSON array: the `i`-th has position `after + i + 1`.
+    #[wasm_bindgen(js_name = readAllEvents)]
+    pub fn read_all_events(&self, after: f64, limit: f64) -> Result<String, JsValue> {
+        self.store
+            .read_all_events_json(after as i64, limit as usize)
+            .map_err(to_js)
+    }
+
     /// The actor's events from `fromVersion` on, as a JSON array.
     #[wasm_bindgen(js_name = getEvents)]
     pub fn get_events(&self, actor_id: &str, from_version: f64) -> Result<String, JsValue> {

@@ -763,6 +763,46 @@ module.exports = function defineBehaviourTests(
       assert.deepEqual(again[0].metadata, { userId: 'u' });
       assert.equal(again[1].data.n, 2);
     });
+
+    test('notifications are deep-frozen, live and caught up, to the last nested array and object', async () => {
+      const store = await open();
+      /** The paths in `value` to an object or array that is not frozen. */
+      const unfrozen = (value, path = 'notification') => {
+        if (typeof value !== 'object' || value === null) return [];
+        const own = Object.isFrozen(value) ? [] : [path];
+        return own.concat(...Object.keys(value).map((key) => unfrozen(value[key], `${path}.${key}`)));
+      };
+      const nested = { data: { rows: [[{ x: [1, { y: {} }] }], []], empty: {} }, metadata: { trace: 't' } };
+      const live = [];
+      store.subscribe((n) => live.push(n));
+      await store.saveEvent(event('a', 1, nested));
+      await store.saveEvents([event('a', 2, nested), event('a', 3, nested)]);
+      await settle();
+      const caughtUp = [];
+      await new Promise((resolve) => {
+        const unsubscribe = store.subscribe(
+          (n) => {
+            caughtUp.push(n);
+            if (caughtUp.length === 3) {
+              unsubscribe();
+              resolve();
+            }
+          },
+          { after: 0 },
+        );
+      });
+      assert.equal(live.length, 3);
+      for (const n of [...live, ...caughtUp]) {
+        assert.deepEqual(unfrozen(n), []);
+        assert.deepEqual(n.event.data, nested.data);
+        assert.deepEqual(Object.keys(n), ['eventType', 'event', 'position']);
+      }
+      assert.throws(() => {
+        'use strict';
+        caughtUp[0].event.data.rows[0][0].x[1].y.z = 1;
+      }, TypeError);
+      assert.deepEqual((await store.getEvents('a'))[0].data, nested.data);
+    });
   });
 
   describe(`${label}: JSON values`, () => {

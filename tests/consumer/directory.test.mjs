@@ -388,6 +388,20 @@ describe('directory: damage and crashes', () => {
     assert.deepEqual((await store.getEventsWithErrors('a', 4)).errors, []);
     assert.deepEqual((await readEverything(store)).map((r) => r.position), [1, 2, 4, 5]);
     assert.deepEqual(await store.readAll({ after: 1, limit: 2 }), [{ position: 2, event: saved[1] }, { position: 4, event: saved[3] }]);
+    const heard = await new Promise((resolve) => {
+      const notices = [];
+      const unsubscribe = store.subscribe(
+        (n) => {
+          notices.push({ position: n.position, event: n.event });
+          if (notices.length === 3) {
+            unsubscribe();
+            resolve(notices);
+          }
+        },
+        { after: 1 },
+      );
+    });
+    assert.deepEqual(heard, [2, 4, 5].map((position) => ({ position, event: saved[position - 1] })), 'catching up leaves it out too');
     assert.equal(await store.getLatestVersion('a'), 5, 'the damaged record keeps its version');
     assert.equal((await store.saveEvent(event('a', 6))).version, 6, 'the store accepts saves');
     await store.close();

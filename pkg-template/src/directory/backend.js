@@ -349,8 +349,19 @@ export class DirectoryBackend {
 
   /** At most `limit` sound events with `position > after`, as `{ position, event }` entries; damaged records are left out. */
   async readAll(after, limit) {
+    return (await this.#readPage(after, limit, true)).events;
+  }
+
+  /** Like `readAll`, as `{ events, positions }`: the events alone as a JSON array, and their positions (see feed.js). */
+  readAllEvents(after, limit) {
+    return this.#readPage(after, limit, false);
+  }
+
+  /** A page of `readAll`: its JSON array, of entries when `entries`, else of events, and the positions of those. */
+  async #readPage(after, limit, entries) {
     const index = this.#events.index;
     const parts = [];
+    const positions = [];
     let from = after; // the index of position after + 1
     let wanted = limit;
     while (from < index.count) {
@@ -362,16 +373,18 @@ export class DirectoryBackend {
           ends,
           records.map((i) => index.actorIds[index.actor[i]]),
           Float64Array.from(records, (i) => index.version[i]),
-          Float64Array.from(records, (i) => i + 1),
+          entries ? Float64Array.from(records, (i) => i + 1) : undefined,
         ),
       );
       if (events !== '[]') parts.push(events.slice(1, -1));
+      const damaged = new Set(errors.map((error) => error.sequenceNumber));
+      for (let position = from + 1; position <= to; position++) if (!damaged.has(position)) positions.push(position);
       if (errors.length === 0) break;
       // Records that cannot be decoded are left out: read on until `limit` sound ones, or the end.
       from = to;
       wanted = errors.length;
     }
-    return `[${parts.join(',')}]`;
+    return { events: `[${parts.join(',')}]`, positions };
   }
 
   lastPosition() {
