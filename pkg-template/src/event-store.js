@@ -15,6 +15,8 @@
 //   getLatestVersion(actorId) -> number     saveSnapshot(json) -> stored json
 //   getLatestSnapshot(actorId) -> json | undefined
 //   readAll(after, limit) -> jsonArray of { position, event }
+//   readAllEvents(after, limit) -> { events: jsonArray, positions } (optional:
+//     the same page without wrappers, which parses faster)
 //   lastPosition() -> number                close()
 // each returning a value or a Promise of it. A save that retries stored events
 // (the core's rule) resolves with them and `retried: true`. While anyone
@@ -252,8 +254,13 @@ export class EventStore {
   async readAll(options) {
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
-    const { after, limit } = optionsObject(options);
-    return JSON.parse(await backend.readAll(core.checkAfter(after), core.checkLimit(limit)));
+    const wanted = optionsObject(options);
+    const after = core.checkAfter(wanted.after);
+    const limit = core.checkLimit(wanted.limit);
+    if (!backend.readAllEvents) return JSON.parse(await backend.readAll(after, limit));
+    // The events alone parse faster than in `{ position, event }` wrappers (about a fifth).
+    const { events, positions } = await backend.readAllEvents(after, limit);
+    return JSON.parse(events).map((event, i) => ({ position: positions[i], event }));
   }
 
   /** The position of the last stored event, `0` for an empty store. */
