@@ -259,7 +259,12 @@ function showNetwork() {
   $('network').classList.toggle('off', !navigator.onLine);
 }
 
-/** Overwrites the newest event record of this list with bytes that are no event, to show the inspector's report. */
+/**
+ * Overwrites the newest stored event of this list with bytes that are no event,
+ * to show the inspector's report. A record holds the events of one commit
+ * (layout 3, see "Persistence in IndexedDB" in the README): their JSON
+ * comma-separated in `events`, event `i` ending at `ends[i]` when there are several.
+ */
 async function damageNewestRecord() {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open(DATABASE);
@@ -271,7 +276,24 @@ async function damageNewestRecord() {
   const range = IDBKeyRange.bound([actorOf(listId), 0], [actorOf(listId), Infinity]);
   index.openCursor(range, 'prev').onsuccess = (event) => {
     const cursor = event.target.result;
-    if (cursor) cursor.update({ ...cursor.value, event: new TextEncoder().encode('{"eventType":"ItemAdd') });
+    if (!cursor) return;
+    const record = cursor.value;
+    const bytes = record.events;
+    const ends = record.keys.length > 1 ? [...record.ends] : [bytes.length];
+    const events = ends.map((end, i) => bytes.subarray(i === 0 ? 0 : ends[i - 1] + 1, end));
+    const newest = record.keys.findIndex(([actorId, version]) => actorId === cursor.key[0] && version === cursor.key[1]);
+    events[newest] = new TextEncoder().encode('{"eventType":"ItemAdd');
+    const joined = new Uint8Array(events.reduce((length, json) => length + json.length + 1, -1));
+    const newEnds = [];
+    events.reduce((at, json, i) => {
+      if (i > 0) joined[at++] = 0x2c; // the comma between events
+      joined.set(json, at);
+      newEnds.push(at + json.length);
+      return at + json.length;
+    }, 0);
+    const damaged = { ...record, events: joined };
+    if (record.keys.length > 1) damaged.ends = Uint32Array.from(newEnds);
+    cursor.update(damaged);
   };
   await new Promise((resolve) => (tx.oncomplete = resolve));
   db.close();
