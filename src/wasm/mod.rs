@@ -5,7 +5,9 @@
 //!   in both directions; the JavaScript side encodes and decodes them. The
 //!   in-memory saves' fast paths (`StoreCore.saveWrittenEvent`,
 //!   `saveWrittenEventsBrief`) take it as UTF-8 that JavaScript wrote into the
-//!   store's input area (`StoreCore.inputArea`, in the memory `wasmMemory`).
+//!   store's input area (`StoreCore.inputArea`, in the memory `wasmMemory`);
+//!   so does `EventWriter.prepareWrittenEvent`, the durable stores' single new
+//!   events, which answers in the same area.
 //! - Every failure is thrown as one of the classes of `pkg-template/src/errors.js`.
 //! - No method calls back into JavaScript code of the caller, so a method can
 //!   never be re-entered while it runs.
@@ -15,6 +17,7 @@
 // Exported items are `pub`: they are reached from JavaScript, not from Rust.
 #![allow(unreachable_pub)]
 
+mod area;
 mod arguments;
 mod errors;
 mod records;

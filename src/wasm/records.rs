@@ -6,11 +6,12 @@ use std::fmt::Write;
 
 use wasm_bindgen::prelude::*;
 
+use super::area;
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
 use crate::core::event::new_events_from_json;
 use crate::core::version::{self, Ledger};
-use crate::core::{record, retry, ActorSnapshot, Event};
+use crate::core::{record, retry, ActorSnapshot, Event, StoreError};
 
 /// Events validated and ready to store. JavaScript reads each field once, each
 /// covering every event, so that a batch of any size costs a few boundary crossings.
@@ -83,6 +84,73 @@ pub fn prepare_event(json: &str) -> Result<PreparedEvents, JsValue> {
     Event::from_new_json(json, now_ms())
         .map(|event| PreparedEvents::new(std::slice::from_ref(&event)))
         .map_err(to_js)
+}
+
+/// Prepares single new events that JavaScript writes into an input area, like
+/// `prepareEvent` but with no string or object crossing either way: the
+/// canonical JSON comes back in the same area, for one read of the memory.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct EventWriter {
+    /// Where JavaScript writes an event's JSON, and the core its canonical JSON just after it.
+    area: Vec<u8>,
+    /// Why the last `prepareWrittenEvent` failed, until `takeError` takes it.
+    failure: Option<StoreError>,
+}
+
+#[wasm_bindgen]
+impl EventWriter {
+    /// A writer with an empty area.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> EventWriter {
+        EventWriter::default()
+    }
+
+    /// Makes the area at least `bytes` long and returns where it starts in the
+    /// WebAssembly memory (`wasmMemory`): `0` when the memory cannot grow to
+    /// hold it. The area moves only here; a view of the memory is detached
+    /// whenever the memory grows.
+    #[wasm_bindgen(js_name = inputArea)]
+    pub fn input_area(&mut self, bytes: u32) -> u32 {
+        area::grow(&mut self.area, bytes)
+    }
+
+    /// Validates the new event whose JSON JavaScript wrote to the first
+    /// `length` bytes of the area (as UTF-8), with `nowMs` as its timestamp
+    /// when it has none, and writes its canonical JSON, the bytes
+    /// `prepareEvent` gives for it, into the area from `length` on. Answers
+    /// how many bytes that JSON takes; `-1` when the event is refused, the
+    /// reason waiting for `takeError`; `-2` when the rest of the area is too
+    /// short for it (nothing is wrong with the event: `prepareEvent` takes it).
+    #[wasm_bindgen(js_name = prepareWrittenEvent)]
+    pub fn prepare_written_event(&mut self, length: u32, now_ms: f64) -> i32 {
+        let prepared = area::written(&self.area, length)
+            .map_err(StoreError::from)
+            .and_then(|json| Event::from_new_json(json, now_ms as i64));
+        let event = match prepared {
+            Ok(event) => event,
+            Err(error) => {
+                self.failure = Some(error);
+                return -1;
+            }
+        };
+        let json = event.json().as_bytes();
+        let start = length as usize;
+        let (Some(target), Ok(answer)) = (
+            self.area.get_mut(start..start.saturating_add(json.len())),
+            i32::try_from(json.len()),
+        ) else {
+            return -2;
+        };
+        target.copy_from_slice(json);
+        answer
+    }
+
+    /// The error of the last `prepareWrittenEvent` that answered `-1`, once; `undefined` after.
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        self.failure.take().map_or(JsValue::UNDEFINED, to_js)
+    }
 }
 
 /// Validates a JSON array of new events; a problem's field starts with its index.

@@ -2,10 +2,11 @@
 
 use wasm_bindgen::prelude::*;
 
+use super::area::{self, written};
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
 use crate::core::memory::{Saved, SavedEvent};
-use crate::core::{InvalidInput, MemoryStore, StoreError};
+use crate::core::{MemoryStore, StoreError};
 
 /// The Rust half of an in-memory `EventStore`: validation, the version rule
 /// and the streams. Not part of the public API. Read arguments arrive checked
@@ -76,18 +77,7 @@ impl StoreCore {
     /// detached whenever the memory grows.
     #[wasm_bindgen(js_name = inputArea)]
     pub fn input_area(&mut self, bytes: u32) -> u32 {
-        let wanted = bytes as usize;
-        if self.input.len() < wanted {
-            if self
-                .input
-                .try_reserve_exact(wanted - self.input.len())
-                .is_err()
-            {
-                return 0;
-            }
-            self.input.resize(wanted, 0);
-        }
-        self.input.as_ptr() as usize as u32
+        area::grow(&mut self.input, bytes)
     }
 
     /// Stores one event, like `saveEventBrief`, whose JSON JavaScript wrote to
@@ -235,12 +225,4 @@ impl StoreCore {
     pub fn get_latest_snapshot(&self, actor_id: &str) -> Option<String> {
         self.store.latest_snapshot_json(actor_id)
     }
-}
-
-/// The first `length` bytes of the input area as text.
-fn written(input: &[u8], length: u32) -> Result<&str, InvalidInput> {
-    let bytes = input
-        .get(..length as usize)
-        .ok_or_else(|| InvalidInput::new("", "is longer than the input area"))?;
-    std::str::from_utf8(bytes).map_err(|_| InvalidInput::new("", "must be UTF-8 text"))
 }

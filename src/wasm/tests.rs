@@ -6,7 +6,9 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 use super::arguments::{check_actor_id, check_from_version};
 use super::errors::{ValidationError, VersionConflictError};
-use super::records::{check_event_records, prepare_event, prepare_events, VersionLedger};
+use super::records::{
+    check_event_records, prepare_event, prepare_events, EventWriter, VersionLedger,
+};
 use super::store::StoreCore;
 
 fn field(error: &JsValue, name: &str) -> JsValue {
@@ -126,18 +128,23 @@ fn prepared_events_carry_their_keys_and_records_are_checked() {
     assert_eq!(field(&error, "field"), "[1]");
 }
 
-/// Writes `bytes` to the store's input area as JavaScript does: through a view of the memory.
+/// Writes `bytes` to the store's input area as JavaScript does (see `write_at`).
 fn write_input(store: &mut StoreCore, bytes: &[u8]) -> u32 {
     let start = store.input_area(bytes.len() as u32);
+    write_at(start, bytes)
+}
+
+/// Writes `bytes` at `start` as JavaScript does: through a view of the memory.
+fn write_at(start: u32, bytes: &[u8]) -> u32 {
     assert_ne!(start, 0);
-    let memory: js_sys::WebAssembly::Memory = super::wasm_memory().unchecked_into();
-    js_sys::Uint8Array::new_with_byte_offset_and_length(
-        &memory.buffer(),
-        start,
-        bytes.len() as u32,
-    )
-    .copy_from(bytes);
+    memory_view(start, bytes.len() as u32).copy_from(bytes);
     bytes.len() as u32
+}
+
+/// A view of `length` bytes of the WebAssembly memory from `start`.
+fn memory_view(start: u32, length: u32) -> js_sys::Uint8Array {
+    let memory: js_sys::WebAssembly::Memory = super::wasm_memory().unchecked_into();
+    js_sys::Uint8Array::new_with_byte_offset_and_length(&memory.buffer(), start, length)
 }
 
 #[wasm_bindgen_test]
@@ -192,4 +199,68 @@ fn a_written_batch_is_answered_as_save_events_brief_answers() {
     let error = store.save_written_events_brief(u32::MAX, 0.0).unwrap_err();
     assert!(error.dyn_ref::<ValidationError>().is_some());
     assert_eq!(store.last_position(), 2.0);
+}
+
+/// New events of many shapes, without `id` and `timestamp`.
+const SHAPES: &[&str] = &[
+    r#"{"eventType":"T","actorId":"a","version":1,"data":{}}"#,
+    r#"{"version":3,"data":{"n":null},"actorId":"a","eventType":"T"}"#,
+    r#"{"eventType":"T","actorId":"a","version":1,"data":{},"commandId":"c-1"}"#,
+    r#"{"eventType":"T","actorId":"a","version":1,"data":{},"commandId":""}"#,
+    r#"{"eventType":"T","actorId":"a","version":1,"data":{},"metadata":{}}"#,
+    r#"{"eventType":"T","actorId":"a","version":1,"data":{},"metadata":{"by":"b","n":"é 😀 \\\""}}"#,
+    r#"{"eventType":"Größe 😀","actorId":"акт\u00e9\"\\","version":9007199254740991,"data":{"s":"\u0001\n\ud83d\ude00"}}"#,
+    r#"{"eventType":"T","actorId":"a","version":2,"data":{"a":[1,1.5,-0,1e300,{"b":{"c":[true,false,null]}}],"é":"😀"}}"#,
+    r#"{"eventType":"T","actorId":"a","version":1,"data":{"list":[]},"metadata":{"x":"y"},"commandId":"c"}"#,
+];
+
+#[wasm_bindgen_test]
+fn a_written_event_is_prepared_to_the_bytes_prepare_event_gives() {
+    let mut writer = EventWriter::new();
+    for shape in SHAPES {
+        let prepared = prepare_event(shape)
+            .unwrap_or_else(|error| panic!("{shape}: {:?}", field(&error, "message")));
+        let id = prepared.ids().remove(0);
+        let expected = String::from_utf8(prepared.utf8()).unwrap();
+        let timestamp = expected.rsplit_once("\"timestamp\":\"").unwrap().1;
+        let now = js_sys::Date::parse(timestamp.trim_end_matches("\"}"));
+        let input = format!(r#"{{"id":"{id}",{}"#, &shape[1..]);
+        let start = writer.input_area(2 * input.len() as u32 + 64);
+        let length = write_at(start, input.as_bytes());
+        let answer = writer.prepare_written_event(length, now);
+        assert!(answer > 0, "{shape}");
+        let canonical = memory_view(start + length, answer as u32).to_vec();
+        assert_eq!(String::from_utf8(canonical).unwrap(), expected, "{shape}");
+        assert!(writer.take_error().is_undefined());
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_written_event_is_refused_naming_the_field_or_left_to_prepare_event() {
+    let mut writer = EventWriter::new();
+    let bad = br#"{"id":"e","eventType":"T","actorId":"a","version":0,"data":{}}"#;
+    let start = writer.input_area(256);
+    let length = write_at(start, bad);
+    assert_eq!(writer.prepare_written_event(length, 0.0), -1);
+    let error = writer.take_error();
+    assert!(error.dyn_ref::<ValidationError>().is_some());
+    assert_eq!(field(&error, "field"), "version");
+    assert!(writer.take_error().is_undefined(), "taken once");
+    assert_eq!(
+        writer.prepare_written_event(u32::MAX, 0.0),
+        -1,
+        "past the area"
+    );
+    assert!(writer.take_error().dyn_ref::<ValidationError>().is_some());
+
+    let mut small = EventWriter::new();
+    let good = br#"{"id":"e","eventType":"T","actorId":"a","version":1,"data":{}}"#;
+    let start = small.input_area(good.len() as u32 + 8);
+    let length = write_at(start, good);
+    assert_eq!(
+        small.prepare_written_event(length, 0.0),
+        -2,
+        "no room for the answer"
+    );
+    assert!(small.take_error().is_undefined());
 }
