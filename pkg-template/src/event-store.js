@@ -54,6 +54,7 @@ import { importLines } from './import-events.js';
 import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEventCopy, encodeEvents, encodeEventsCopy, encodeSnapshot } from './json.js';
+import { prepareFresh } from './fresh-event.js';
 import { MemoryBackend } from './memory-backend.js';
 import { reportError } from './report.js';
 import { wasmPending } from './wasm-loading.js';
@@ -88,6 +89,8 @@ const internals = Object.freeze({
   /** Calls `callback` when the store is closed (a sync ends with its local store). */
   onClose: (store, callback) => onClose(store, callback),
   encodeEvents,
+  /** A new event prepared for a durable backend, with its stored event built from its copy (see fresh-event.js). */
+  prepareFresh,
   wasmPending,
   storageError,
   records,

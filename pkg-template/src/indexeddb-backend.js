@@ -19,6 +19,7 @@ import {
 import { abortQuietly, committed, findWithCursor, lastKey, request } from './idb.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './records.js';
 import { GroupCommit } from './group-commit.js';
+import { prepareFresh } from './fresh-event.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
 const LAYOUT_VERSION = 3;
@@ -406,7 +407,13 @@ export class IndexedDbBackend {
     return request(index.openKeyCursor(versions, 'prev')).then((cursor) => (cursor ? cursor.key[1] : 0));
   }
 
-  saveEvent(json) {
+  /**
+   * With `copy` (see `encodeEventCopy`), a new event resolves with `{ event,
+   * retried: false }`, built from `copy` (see `prepareFresh`).
+   */
+  saveEvent(json, copy) {
+    const fresh = prepareFresh(json, copy);
+    if (fresh !== undefined) return this.#enqueue(fresh.events, false, fresh.event);
     return this.#enqueue(unwrapEvents(prepareEvent(json)), false);
   }
 
@@ -414,9 +421,12 @@ export class IndexedDbBackend {
     return this.#enqueue(unwrapEvents(prepareEvents(json)), true);
   }
 
-  /** Queues one whole save for the next group commit; resolves with `{ stored, retried }`. */
-  #enqueue(events, batch) {
-    return this.#group.add({ events, batch });
+  /**
+   * Queues one whole save for the next group commit; resolves with `{ stored,
+   * retried }`, or with `{ event, retried: false }` when it is stored and given `event`.
+   */
+  #enqueue(events, batch, event) {
+    return this.#group.add({ events, batch, event });
   }
 
   /**
@@ -460,6 +470,9 @@ export class IndexedDbBackend {
         save.reject(save.conflict);
       } else if (save.retried !== undefined) {
         save.resolve({ stored: save.retried, retried: true });
+      } else if (save.event !== undefined) {
+        save.resolve({ event: save.event, retried: false });
+        committed.push(save);
       } else {
         const json = decoder.decode(save.events.utf8);
         save.resolve({ stored: save.batch ? `[${json}]` : json, retried: false });

@@ -7,6 +7,7 @@ import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry, was
 import { PendingChangedError, StorageError, storageError } from './errors.js';
 import { PendingEvents, jsonArray } from './pending-events.js';
 import { concatenate, unwrapEvents } from './records.js';
+import { LAST_FOUR_DIGIT_YEAR_MS, randomUUID, storedEvent, timestampAt } from './fresh-event.js';
 
 /**
  * Runs a call into the core. The core refuses what memory cannot hold with
@@ -43,58 +44,11 @@ function eachPrepared({ actorIds, versions, ids, utf8, ends }) {
   }));
 }
 
-/**
- * The event the core stored from `copy` (a new event as `encodeEventCopy` gave
- * it, which the core accepted) with its `id` and `timestamp`: the fields in the
- * order of the canonical encoding, an empty `commandId` or `metadata` left out,
- * as `JSON.parse` of the stored JSON would give it.
- */
-function storedEvent(copy, id, timestamp) {
-  const { commandId, metadata } = copy;
-  const event = { id, eventType: copy.eventType, actorId: copy.actorId };
-  if (typeof commandId === 'string' && commandId !== '') event.commandId = commandId;
-  event.version = copy.version;
-  event.data = copy.data;
-  if (metadata !== null && typeof metadata === 'object' && hasOwnKeys(metadata)) event.metadata = metadata;
-  event.timestamp = timestamp;
-  return event;
-}
-
-/**
- * A random UUID v4 from the platform (`crypto.randomUUID`, where there is one:
- * Node.js, and browsers in a secure context), else `undefined`.
- */
-const randomUUID = typeof globalThis.crypto?.randomUUID === 'function' ? () => globalThis.crypto.randomUUID() : undefined;
-
-/** The last time formatted for a timestamp, since saves in a burst share a millisecond. */
-let lastMillis = NaN;
-let lastTimestamp = '';
-
-/**
- * `millis` (milliseconds since the Unix epoch) as the core formats a timestamp
- * it fills in: RFC 3339 UTC with milliseconds, e.g. `2026-11-27T06:30:00.123Z`.
- */
-function timestampAt(millis) {
-  if (millis !== lastMillis) {
-    lastTimestamp = new Date(millis).toISOString();
-    lastMillis = millis;
-  }
-  return lastTimestamp;
-}
-
-/** Up to when (the year 10000) `toISOString` writes what the core writes. */
-const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
-
 const utf8 = new TextEncoder();
 /** How many actors' latest versions a store keeps at most (see `#latest`). */
 const MAX_KNOWN_LATEST = 10_000;
 /** The largest input area kept: larger events are saved the usual way. */
 const MAX_INPUT_AREA = 1 << 20;
-
-function hasOwnKeys(object) {
-  for (const key in object) if (Object.hasOwn(object, key)) return true;
-  return false;
-}
 
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {

@@ -94,6 +94,8 @@ module.exports = function defineBehaviourTests(
       { id: '12 34 2026-11-29T10:00:00.000Z 5 ' },
       { data: { zero: -0, big: 1e21, small: 5e-324, nested: [{ a: [] }, null, 'x'] } },
       { data: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') },
+      { eventType: 'Größe 😀', commandId: 'ü 😀', metadata: { note: 'ü "q" \\ 😀', empty: '' }, data: { text: 'line\nbreak \u0001 \u2028 ü😀' } },
+      { data: { deep: { a: { b: { c: [1, { d: 'é', e: [[[]]] }] } } }, '': 'empty key', 'ü😀': 1.5 } },
     ];
 
     test('what a save returns is exactly what reads return later, for every shape of input', async () => {

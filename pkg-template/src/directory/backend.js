@@ -35,6 +35,7 @@ import {
 } from '#wasm';
 import { PendingChangedError, StorageError, ValidationError, storageError } from '../errors.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from '../records.js';
+import { prepareFresh } from '../fresh-event.js';
 import { crc32 } from './crc32.js';
 import { EventLog } from './event-log.js';
 import { DirectoryLock } from './lock.js';
@@ -146,7 +147,13 @@ export class DirectoryBackend {
     }
   }
 
-  saveEvent(json) {
+  /**
+   * With `copy` (see `encodeEventCopy`), a new event resolves with `{ event,
+   * retried: false }`, built from `copy` (see `prepareFresh`).
+   */
+  saveEvent(json, copy) {
+    const fresh = prepareFresh(json, copy);
+    if (fresh !== undefined) return this.#enqueue(fresh.events, false, fresh.event);
     return this.#enqueue(unwrapEvents(prepareEvent(json)), false);
   }
 
@@ -154,9 +161,12 @@ export class DirectoryBackend {
     return this.#enqueue(unwrapEvents(prepareEvents(json)), true);
   }
 
-  /** Queues one whole save for the next group commit; resolves with `{ stored, retried }`. */
-  #enqueue(events, batch) {
-    return this.#group.add({ events, batch });
+  /**
+   * Queues one whole save for the next group commit; resolves with `{ stored,
+   * retried }`, or with `{ event, retried: false }` when it is stored and given `event`.
+   */
+  #enqueue(events, batch, event) {
+    return this.#group.add({ events, batch, event });
   }
 
   /** Commits what is queued, in order: runs of saves together, each syncStart and syncCommit on its own. */
@@ -218,7 +228,7 @@ export class DirectoryBackend {
     for (const save of group) {
       if (save.conflict) await this.#findRetry(save).catch(() => {});
     }
-    for (const save of admitted) save.resolve({ stored: storedJson(save), retried: false });
+    for (const save of admitted) save.resolve(save.event === undefined ? { stored: storedJson(save), retried: false } : { event: save.event, retried: false });
     for (const save of group) {
       if (save.retried !== undefined) save.resolve({ stored: save.retried, retried: true });
       else if (save.conflict) save.reject(save.conflict);

@@ -17,7 +17,7 @@ import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 import { AckInbox } from './acks.js';
 import { replicatedStreamRefusal } from './server-version.js';
 
-const { storeOver, storageError, records, core, wasmPending } = EventStore[Symbol.for('aether-eventstore.internals')];
+const { storeOver, storageError, records, core, wasmPending, prepareFresh } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How many positions one message spans (the core's `record::POSITIONS_PER_MESSAGE`). */
 const POSITIONS_PER_MESSAGE = 1_000_000;
@@ -477,16 +477,22 @@ class JetStreamBackend {
     }
   }
 
-  saveEvent(json) {
-    return this.#save(core.prepareEvent(json), false);
+  /**
+   * With `copy` (see `encodeEventCopy`), a new event resolves with `{ event,
+   * retried: false }`, built from `copy` (see `prepareFresh`).
+   */
+  saveEvent(json, copy) {
+    const fresh = prepareFresh(json, copy);
+    if (fresh !== undefined) return this.#save(fresh.events, false, fresh.event);
+    return this.#save(records.unwrapEvents(core.prepareEvent(json)), false);
   }
 
   saveEvents(json) {
-    return this.#save(core.prepareEvents(json), true);
+    return this.#save(records.unwrapEvents(core.prepareEvents(json)), true);
   }
 
-  async #save(prepared, batch) {
-    const events = records.unwrapEvents(prepared);
+  /** Publishes prepared `events`; with `event` (the stored event built from its copy), a stored save resolves with it. */
+  async #save(events, batch, event) {
     const other = events.actorIds.findIndex((actorId) => actorId !== events.actorIds[0]);
     if (other > 0) {
       throw new ValidationError(
@@ -496,7 +502,7 @@ class JetStreamBackend {
     }
     const subject = this.#subject(events.actorIds[0]);
     if (this.#refusal) throw new StorageError(this.#refusal.message, { cause: this.#refusal.cause });
-    const saving = withDeadline((deadline) => this.#publish(subject, events, batch, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
+    const saving = withDeadline((deadline) => this.#publish(subject, events, batch, event, deadline), SAVE_TIMEOUT_MS, 'saving to JetStream');
     this.#saving.add(saving);
     saving.then(
       () => this.#saving.delete(saving),
@@ -519,11 +525,10 @@ class JetStreamBackend {
     }
   }
 
-  async #publish(subject, events, batch, deadline) {
+  async #publish(subject, events, batch, event, deadline) {
     const { acks, stream } = this.#settings;
     const actorId = events.actorIds[0];
-    const stored = batch ? `[${decoder.decode(events.utf8)}]` : decoder.decode(events.utf8);
-    const body = batch ? encoder.encode(stored) : events.utf8;
+    const body = batch ? encoder.encode(`[${decoder.decode(events.utf8)}]`) : events.utf8;
     // The same save always carries the same id, so the server drops a retry within its duplicate window.
     const msgID = core.messageId(events.actorIds, events.versions, events.ids);
     if (this.#watching) await this.#watching;
@@ -562,7 +567,8 @@ class JetStreamBackend {
         if (ack.duplicate) return { stored: await this.#duplicate(events, batch), retried: true };
         this.#latest.set(actorId, { version: events.versions.at(-1), sequence: ack.seq });
         if (this.#unsettledUntil >= started) await this.#settle(subject, events, batch, expected.sequence, ack.seq, deadline);
-        return { stored, retried: false };
+        if (event !== undefined) return { event, retried: false };
+        return { stored: batch ? decoder.decode(body) : decoder.decode(events.utf8), retried: false };
       }
     } catch (error) {
       if (error instanceof ValidationError || error?.code === 'VERSION_CONFLICT') throw error;
