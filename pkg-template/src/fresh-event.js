@@ -10,10 +10,10 @@ import { EventWriter, wasmMemory } from '#wasm';
  * A random UUID v4 from the platform (`crypto.randomUUID`, where there is one:
  * Node.js, and browsers in a secure context), else `undefined`.
  */
-export const randomUUID = typeof globalThis.crypto?.randomUUID === 'function' ? () => globalThis.crypto.randomUUID() : undefined;
+const randomUUID = typeof globalThis.crypto?.randomUUID === 'function' ? () => globalThis.crypto.randomUUID() : undefined;
 
 /** Up to when (the year 10000) `toISOString` writes what the core writes. */
-export const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
+const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
 
 /** The last time formatted for a timestamp, since saves in a burst share a millisecond. */
 let lastMillis = NaN;
@@ -54,64 +54,91 @@ export function storedEvent(copy, id, timestamp) {
 }
 
 const utf8 = new TextEncoder();
-/** The largest area kept: larger events are prepared the usual way. */
+/** The largest input area kept: larger events take the usual way. */
 const MAX_AREA = 1 << 20;
+
+/**
+ * An input area in the WebAssembly memory that JSON is written into with
+ * `encodeInto`, for one call into the core: `allocate(length)` (the core's
+ * `inputArea`) reserves it and answers where it starts, `0` if it cannot.
+ */
+export class InputArea {
+  #allocate;
+  /** @type {Uint8Array | null} */
+  #view = null;
+  #start = 0;
+  #length = 0;
+
+  constructor(allocate) {
+    this.#allocate = allocate;
+  }
+
+  /** A view of the area at least `bytes` long, or `undefined` when the area cannot be that large. */
+  view(bytes) {
+    // A view of the memory is detached (empty) once the memory has grown.
+    if (this.#view !== null && this.#view.byteLength >= bytes) return this.#view;
+    if (bytes > MAX_AREA) return undefined;
+    const length = Math.min(MAX_AREA, Math.max(bytes, 2 * this.#length, 4096));
+    const start = this.#allocate(length);
+    if (start === 0) return undefined;
+    this.#start = start;
+    this.#length = length;
+    this.#view = new Uint8Array(wasmMemory().buffer, start, length);
+    return this.#view;
+  }
+
+  /** The view again, after a call into the core that may have grown the memory (the area stays where it was). */
+  current() {
+    if (this.#view.byteLength === 0) this.#view = new Uint8Array(wasmMemory().buffer, this.#start, this.#length);
+    return this.#view;
+  }
+}
+
+/**
+ * What a new event's one call into the core is given: `{ id, now, input }`,
+ * `input` its JSON with the `id` made here (a random UUID v4, as the core
+ * makes) first, `now` the time of saving. `undefined` where that cannot be done
+ * (`copy` has an `id` or `timestamp`, there is no `crypto.randomUUID`, the
+ * clock is past the year 9999), for the caller to save the event the usual way.
+ */
+export function freshInput(json, copy) {
+  if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || randomUUID === undefined) return undefined;
+  const now = Date.now();
+  if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS) || json.length <= 2) return undefined;
+  const id = randomUUID();
+  return { id, now, input: `{"id":"${id}",${json.slice(1)}` };
+}
+
 /** @type {EventWriter | undefined} one for every store: preparing is synchronous */
 let writer;
-/** @type {Uint8Array | null} a view of the writer's area (see `writtenArea`) */
-let area = null;
-/** Where the writer's area starts in the memory, and its length. */
-let areaStart = 0;
-let areaLength = 0;
-
-/** A view of the writer's area at least `bytes` long, or `undefined` when the area cannot be that large. */
-function writtenArea(bytes) {
-  // A view of the memory is detached (empty) once the memory has grown.
-  if (area !== null && area.byteLength >= bytes) return area;
-  if (bytes > MAX_AREA) return undefined;
-  writer ??= new EventWriter();
-  const length = Math.min(MAX_AREA, Math.max(bytes, 2 * areaLength, 4096));
-  const start = writer.inputArea(length);
-  if (start === 0) return undefined;
-  areaStart = start;
-  areaLength = length;
-  area = new Uint8Array(wasmMemory().buffer, start, length);
-  return area;
-}
+const written = new InputArea((length) => (writer ??= new EventWriter()).inputArea(length));
 
 /**
  * A new event prepared for a durable backend: `events` as `unwrapEvents` of
  * `prepareEvent(json)` gives them (their `utf8` the very bytes it would give,
  * but for the id), and `event`, the stored event built from `copy` (see
- * `storedEvent`). `undefined` where that cannot be done (`copy` has an `id` or
- * `timestamp`, no `crypto.randomUUID`, the clock past the year 9999, JSON too
- * large for the area), for the caller to prepare the event the usual way.
+ * `storedEvent`). `undefined` where that cannot be done (see `freshInput`, or
+ * JSON too large for the area), for the caller to prepare the event the usual way.
  * Throws what `prepareEvent` throws for an event the core refuses.
  */
 export function prepareFresh(json, copy) {
-  if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || randomUUID === undefined) return undefined;
-  const now = Date.now();
-  if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS) || json.length <= 2) return undefined;
-  const id = randomUUID();
-  const input = `{"id":"${id}",${json.slice(1)}`;
+  const fresh = freshInput(json, copy);
+  if (fresh === undefined) return undefined;
+  const { id, now, input } = fresh;
   // UTF-8 takes at most 3 bytes per UTF-16 code unit; the canonical JSON, written after it, about as many.
-  let view = writtenArea(input.length * 6 + 128);
+  const view = written.view(input.length * 6 + 128);
   if (view === undefined) return undefined;
-  const { written } = utf8.encodeInto(input, view);
-  const length = writer.prepareWrittenEvent(written, now);
-  if (length === -1) throw writer.takeError();
-  if (length < 0) return undefined;
-  if (view.byteLength === 0) {
-    // The memory grew while the core prepared the event; the area stayed where it was.
-    view = new Uint8Array(wasmMemory().buffer, areaStart, areaLength);
-    area = view;
-  }
+  const { written: length } = utf8.encodeInto(input, view);
+  const stored = writer.prepareWrittenEvent(length, now);
+  if (stored === -1) throw writer.takeError();
+  if (stored < 0) return undefined;
   const events = {
     ids: [id],
     actorIds: [copy.actorId],
     versions: Float64Array.of(copy.version),
-    utf8: view.slice(written, written + length),
-    ends: Uint32Array.of(length),
+    // The core wrote the canonical JSON right after the input; the memory may have grown meanwhile.
+    utf8: written.current().slice(length, length + stored),
+    ends: Uint32Array.of(stored),
   };
   return { events, event: storedEvent(copy, id, timestampAt(now)) };
 }

@@ -3,11 +3,11 @@
 // beside the core's confirmed events until the sync ledger's `syncCommit`
 // confirms, drops or renumbers them (see "The sync ledger" in event-store.js).
 
-import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry, wasmMemory } from '#wasm';
+import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry } from '#wasm';
 import { PendingChangedError, StorageError, storageError } from './errors.js';
 import { PendingEvents, jsonArray } from './pending-events.js';
 import { concatenate, unwrapEvents } from './records.js';
-import { LAST_FOUR_DIGIT_YEAR_MS, randomUUID, storedEvent, timestampAt } from './fresh-event.js';
+import { InputArea, freshInput, storedEvent, timestampAt } from './fresh-event.js';
 
 /**
  * Runs a call into the core. The core refuses what memory cannot hold with
@@ -47,14 +47,12 @@ function eachPrepared({ actorIds, versions, ids, utf8, ends }) {
 const utf8 = new TextEncoder();
 /** How many actors' latest versions a store keeps at most (see `#latest`). */
 const MAX_KNOWN_LATEST = 10_000;
-/** The largest input area kept: larger events are saved the usual way. */
-const MAX_INPUT_AREA = 1 << 20;
 
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #instance = null;
-  /** @type {Uint8Array | null} a view of the core's input area (see `#inputArea`) */
-  #area = null;
+  /** The core's input area, which saves write their JSON into. */
+  #area = new InputArea((length) => this.#core.inputArea(length));
   /**
    * Actors' latest confirmed versions as `getLatestVersion` read them from the
    * core, kept in step by every save: a save names its events' actors and
@@ -86,11 +84,9 @@ export class MemoryBackend {
       this.#latest.clear();
       return this.#settled(guarded(() => this.#core.saveEvent(json)));
     }
-    if (copy.id === undefined && copy.timestamp === undefined && randomUUID !== undefined) {
-      const saved = this.#saveFresh(json, copy);
-      if (saved !== undefined) return saved;
-    }
-    return this.#saveBrief(json, copy);
+    const fresh = freshInput(json, copy);
+    const saved = fresh && this.#saveFresh(fresh, copy);
+    return saved ?? this.#saveBrief(json, copy);
   }
 
   /** The save of an event with `copy`, answered by saveEventBrief. */
@@ -105,20 +101,14 @@ export class MemoryBackend {
   }
 
   /**
-   * The save of an event without `id` and `timestamp` in one call into the
-   * core, with nothing to read back: the `id` is made here (a random UUID v4,
-   * as the core makes), the time is given, and the JSON is written straight
-   * into the core's input area. `undefined` where that cannot be done (the
-   * clock past the year 9999, JSON too large for the area), for the caller
+   * The save of a new event in one call into the core, with nothing to read
+   * back: `fresh` (see `freshInput`) is written straight into the core's input
+   * area. `undefined` where the JSON is too large for the area, for the caller
    * to save the event the usual way.
    */
-  #saveFresh(json, copy) {
-    const now = Date.now();
-    if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS) || json.length <= 2) return undefined;
-    const id = randomUUID();
-    const input = `{"id":"${id}",${json.slice(1)}`;
+  #saveFresh({ id, now, input }, copy) {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const area = this.#inputArea(input.length * 3);
+    const area = this.#area.view(input.length * 3);
     if (area === undefined) return undefined;
     const { written } = utf8.encodeInto(input, area);
     const answer = guarded(() => this.#core.saveWrittenEvent(written, now));
@@ -128,20 +118,6 @@ export class MemoryBackend {
     this.#advanced(copy);
     if (this.onCommitted) this.onCommitted(this.#core.readAll(this.#core.lastPosition() - 1, 1));
     return { event, retried: false };
-  }
-
-  /** A view of the core's input area at least `bytes` long, or `undefined` when the area cannot be that large. */
-  #inputArea(bytes) {
-    let area = this.#area;
-    // A view of the memory is detached (empty) once the memory has grown.
-    if (area !== null && area.byteLength >= bytes) return area;
-    if (bytes > MAX_INPUT_AREA) return undefined;
-    const length = Math.min(MAX_INPUT_AREA, Math.max(bytes, 2 * (area?.byteLength ?? 0), 4096));
-    const start = this.#core.inputArea(length);
-    if (start === 0) return undefined;
-    area = new Uint8Array(wasmMemory().buffer, start, length);
-    this.#area = area;
-    return area;
   }
 
   /**
@@ -182,7 +158,7 @@ export class MemoryBackend {
    */
   #saveEventsBrief(json) {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const area = this.#inputArea(json.length * 3);
+    const area = this.#area.view(json.length * 3);
     if (area === undefined) return guarded(() => this.#core.saveEventsBrief(json));
     const { written } = utf8.encodeInto(json, area);
     return guarded(() => this.#core.saveWrittenEventsBrief(written, Date.now()));
