@@ -5,12 +5,7 @@
 // stored JSON. Shared by the backends: memory, IndexedDB, directory, JetStream.
 
 import { EventWriter, wasmMemory } from '#wasm';
-
-/**
- * A random UUID v4 from the platform (`crypto.randomUUID`, where there is one:
- * Node.js, and browsers in a secure context), else `undefined`.
- */
-const randomUUID = typeof globalThis.crypto?.randomUUID === 'function' ? () => globalThis.crypto.randomUUID() : undefined;
+import { newEventId } from './random-id.js';
 
 /** Up to when (the year 10000) `toISOString` writes what the core writes. */
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
@@ -98,14 +93,14 @@ export class InputArea {
  * What a new event's one call into the core is given: `{ id, now, input }`,
  * `input` its JSON with the `id` made here (a random UUID v4, as the core
  * makes) first, `now` the time of saving. `undefined` where that cannot be done
- * (`copy` has an `id` or `timestamp`, there is no `crypto.randomUUID`, the
+ * (`copy` has an `id` or `timestamp`, there is no `crypto.getRandomValues`, the
  * clock is past the year 9999), for the caller to save the event the usual way.
  */
 export function freshInput(json, copy) {
-  if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || randomUUID === undefined) return undefined;
+  if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || newEventId === undefined) return undefined;
   const now = Date.now();
   if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS) || json.length <= 2) return undefined;
-  const id = randomUUID();
+  const id = newEventId();
   return { id, now, input: `{"id":"${id}",${json.slice(1)}` };
 }
 

@@ -55,6 +55,23 @@ module.exports = function defineBehaviourTests(
       assert.deepEqual(await store.getEvents('order-7'), [stored]);
     });
 
+    test('every filled-in id is a UUID v4 of its own, its random hex digits all in use', async () => {
+      const store = await open();
+      const saved = await Promise.all(
+        Array.from({ length: 600 }, (_, i) => store.saveEvent({ eventType: 'Counted', actorId: `counter-${i}`, version: 1, data: {} })),
+      );
+      const ids = saved.map((event) => event.id);
+      for (const id of ids) assert.match(id, UUID_V4);
+      assert.equal(new Set(ids).size, ids.length);
+      // Each position that is random takes many values over 600 ids: no digit is stuck.
+      for (let at = 0; at < 36; at++) {
+        if ([8, 13, 14, 18, 23].includes(at)) continue; // the dashes and the version digit
+        const seen = new Set(ids.map((id) => id[at]));
+        assert.ok(seen.size >= (at === 19 ? 4 : 12), `digit ${at} takes ${seen.size} values`);
+      }
+      assert.deepEqual((await store.getEvents('counter-599')).map((e) => e.id), [ids[599]]);
+    });
+
     test('a given id, commandId, metadata and timestamp are kept, the timestamp in UTC', async () => {
       const store = await open();
       const stored = await store.saveEvent(
