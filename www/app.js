@@ -262,7 +262,7 @@ function showNetwork() {
 /**
  * Overwrites the newest stored event of this list with bytes that are no event,
  * to show the inspector's report. A record holds the events of one commit
- * (layout 3, see "Persistence in IndexedDB" in the README): their JSON
+ * (layout 4, see "Persistence in IndexedDB" in the README): their JSON
  * comma-separated in `events`, event `i` ending at `ends[i]` when there are several.
  */
 async function damageNewestRecord() {

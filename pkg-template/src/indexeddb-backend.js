@@ -22,7 +22,7 @@ import { GroupCommit } from './group-commit.js';
 import { prepareFresh } from './fresh-event.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 const EVENTS = 'events';
 const SNAPSHOTS = 'snapshots';
 /** Layout 2: the sync ledger. Pending events (in local order), rejected ones, and the sync state. */
@@ -32,6 +32,12 @@ const SYNC = 'sync';
 /** The key of the sync state's one record in SYNC: there once the store is synced, never removed. */
 const SYNC_STATE = 'state';
 const BY_ACTOR_VERSION = 'actorVersion';
+/**
+ * Layout 4: the key of a record in EVENTS, written with the sync mark, above
+ * every position. It leaves the key generator no key to give, so that a save
+ * taking its position from it fails once the store is synced (see #writeAssuming).
+ */
+const SEAL_KEY = 2 ** 53;
 /** What a save's transaction covers: it reads the sync mark, and writes confirmed or pending events. */
 const SAVE_STORES = [EVENTS, PENDING, SYNC];
 
@@ -55,24 +61,60 @@ function upgrade(db, oldVersion, transaction) {
     db.createObjectStore(REJECTED, { autoIncrement: true });
     db.createObjectStore(SYNC);
   }
-  if (oldVersion < 3) {
-    // Layout 3: a record holds the events of one commit. Each older record (one event) becomes a
-    // record of one event under the same key, so positions, ids and timestamps are kept.
+  if (oldVersion < 4) {
+    // Layout 3: a record holds the events of one commit; each older record (one event) becomes a
+    // record of one event under the same key, so positions, ids and timestamps are kept. Layout 4:
+    // the index holds each actor's highest version in a record, not every event's, and a synced
+    // store is sealed. Both in one walk over the records.
     const events = transaction.objectStore(EVENTS);
     if (events.indexNames.contains(BY_ACTOR_VERSION)) events.deleteIndex(BY_ACTOR_VERSION);
-    events.createIndex(BY_ACTOR_VERSION, 'keys', { unique: true, multiEntry: true });
+    events.createIndex(BY_ACTOR_VERSION, 'heads', { unique: true, multiEntry: true });
     if (oldVersion >= 1) {
       const walk = events.openCursor();
       walk.onsuccess = () => {
         const cursor = walk.result;
-        if (!cursor) return;
-        const { actorId, version, event } = cursor.value ?? {};
-        cursor.update({ sequenceNumber: cursor.primaryKey, keys: [[actorId, version]], events: event });
+        if (!cursor) {
+          // After the walk, which must not take the seal for a record to migrate.
+          if (oldVersion >= 2) sealIfSynced(transaction);
+          return;
+        }
+        const value = cursor.value ?? {};
+        const keys = oldVersion < 3 ? [[value.actorId, value.version]] : Array.isArray(value.keys) ? value.keys : [];
+        const record = oldVersion < 3 ? { sequenceNumber: cursor.primaryKey, keys, events: value.event } : value;
+        cursor.update({ ...record, heads: headsOf(keys) });
         cursor.continue();
       };
     }
   }
-  // A future layout adds `if (oldVersion < 4) { ... }` here.
+  // A future layout adds `if (oldVersion < 5) { ... }` here.
+}
+
+/** Seals EVENTS (see SEAL_KEY), inside `transaction`, if the store is synced. */
+function sealIfSynced(transaction) {
+  const reading = transaction.objectStore(SYNC).get(SYNC_STATE);
+  reading.onsuccess = () => {
+    if (reading.result !== undefined) transaction.objectStore(EVENTS).put({ sequenceNumber: SEAL_KEY });
+  };
+}
+
+/**
+ * The index entries (layout 4) of a record whose events are at `keys` (each
+ * `[actorId, version]`): each actor's highest version once, and any key whose
+ * version is no version (foreign code's) as it is, so that reads still find and report it.
+ */
+function headsOf(keys) {
+  const highest = new Map();
+  const heads = [];
+  for (const key of keys) {
+    const [actorId, version] = Array.isArray(key) ? key : [];
+    if (typeof actorId === 'string' && Number.isSafeInteger(version) && version >= 1) {
+      if (!(highest.get(actorId) >= version)) highest.set(actorId, version);
+    } else {
+      heads.push(key);
+    }
+  }
+  for (const [actorId, version] of highest) heads.push([actorId, version]);
+  return heads;
 }
 
 function openDatabase(factory, name) {
@@ -121,9 +163,10 @@ function recordedOf(saves) {
 }
 
 /**
- * The record (layout 3) of the events of `saves` committed together, after
- * position `last`: `keys` holds each event's `[actorId, version]` (the
- * multiEntry index), `events` their UTF-8 JSON comma-separated, event `i`
+ * The record (layout 4) of the events of `saves` committed together, after
+ * position `last`: `keys` holds each event's `[actorId, version]`, `heads`
+ * each actor's highest of them (the multiEntry index, see headsOf), `events`
+ * their UTF-8 JSON comma-separated, event `i`
  * ending at `ends[i]`; its key is the position of its last event, the others
  * come one by one before it. Sets each save's `position`, its first event's.
  */
@@ -152,11 +195,20 @@ function commitRecord(saves, last) {
     }
     offset += bytes.length + 1;
   }
-  return { sequenceNumber: last + count, keys, events: utf8, ends };
+  return { sequenceNumber: last + count, keys, heads: headsOf(keys), events: utf8, ends };
 }
 
-/** A record (layout 3) of one event at `position`. */
-const singleRecord = (position, actorId, version, bytes) => ({ sequenceNumber: position, keys: [[actorId, version]], events: bytes });
+/** A record (layout 4) of the one event of `events`, without a position: the key generator gives it one. */
+function unnumberedRecord({ actorIds, versions, utf8 }) {
+  const keys = [[actorIds[0], versions[0]]];
+  return { keys, heads: keys, events: utf8 };
+}
+
+/** A record (layout 4) of one event at `position`. */
+function singleRecord(position, actorId, version, bytes) {
+  const keys = [[actorId, version]];
+  return { sequenceNumber: position, keys, heads: keys, events: bytes };
+}
 
 /** Whether `ends` splits `length` bytes into `count` comma-separated events. */
 function splits(ends, count, length) {
@@ -170,7 +222,7 @@ function splits(ends, count, length) {
 }
 
 /**
- * The events a stored record (layout 3, see commitRecord) holds, in position
+ * The events a stored record (layout 4, see commitRecord) holds, in position
  * order: `{ position, actorId, version, bytes }` each, as stored, unchecked. In a
  * record whose `ends` do not split its payload, every event's bytes are the
  * whole payload, which the core's check refuses.
@@ -240,8 +292,8 @@ function channelName(factory, name) {
 
 const DURABILITIES = ['strict', 'default', 'relaxed'];
 
-/** Thrown inside a save's transaction to abort it when the position it guessed was wrong (see #admitAndWrite). */
-const GUESSED_WRONG = new Error('the guessed position was taken');
+/** Thrown inside a save's transaction to abort it when what it took for granted was false (see #writeAssuming). */
+const ASSUMED_WRONG = new Error('the versions or the position a save assumed were not so');
 
 /** The `id` of a stored event's bytes, `undefined` if it cannot be read. */
 function storedId(bytes) {
@@ -281,8 +333,8 @@ export class IndexedDbBackend {
   #synced = false;
   /** The keys of EVENTS that are positions: a record foreign code put at -3, 1e300 or a string takes none. */
   #positions;
-  /** The highest position stored when this instance last committed: where its next commit probably starts. */
-  #lastWritten;
+  /** The positions and the seal's key (see SEAL_KEY). */
+  #positionsAndSeal;
   /**
    * Called (while anyone listens) after each commit to the database: with this
    * instance's own commits as `{ position, event }` entries, and with nothing for
@@ -299,6 +351,7 @@ export class IndexedDbBackend {
     this.#factory = factory;
     this.#KeyRange = KeyRange;
     this.#positions = KeyRange.bound(1, Number.MAX_SAFE_INTEGER);
+    this.#positionsAndSeal = KeyRange.bound(1, SEAL_KEY);
     this.#name = name;
     this.#durability = durability;
     this.syncKey = channelName(factory, name);
@@ -398,6 +451,15 @@ export class IndexedDbBackend {
   }
 
   /**
+   * The index entries of the actor's versions from `version` on. In EVENTS, the
+   * first entry in it (if any) is that of the record that holds the actor's
+   * event at `version`, if one does: an actor's records hold ascending runs of versions.
+   */
+  #versionsFrom(actorId, version) {
+    return this.#KeyRange.bound([actorId, version], [actorId, Number.MAX_SAFE_INTEGER]);
+  }
+
+  /**
    * The highest version indexed for the actor. Only keys that are versions count
    * (safe integers >= 1): a record that foreign code or damage put at 1e300 or -3
    * neither blocks the actor nor lowers its version (reads report it).
@@ -430,36 +492,35 @@ export class IndexedDbBackend {
   }
 
   /**
-   * Writes every save queued so far in one readwrite transaction. Inside it, the
-   * actors' latest versions are read from disk and each save is admitted or refused
-   * by the core's version rule, in queue order; a refused save that retries stored
-   * events resolves with them. Each promise settles once the transaction has
+   * Writes every save queued so far in one readwrite transaction. Inside it, each
+   * save is admitted or refused by the core's version rule, in queue order, on the
+   * actors' latest versions as stored: written at once where the rule admits
+   * them all if those are what the saves expect, and checked in the transaction
+   * (#writeAssuming), otherwise (or if that check fails) read first
+   * (#admitAndWrite). A refused save that retries stored events resolves with them. Each promise settles once the transaction has
    * committed: refused saves with their conflict, the others with their events,
    * or all with StorageError if the transaction failed. In a synced store the
    * events are written as pending (no positions, so no onCommitted).
    */
   async #commit(group) {
     let pending = false;
-    let guess = this.#synced ? undefined : this.#lastWritten;
+    let assuming = !this.#synced;
     try {
       for (;;) {
         try {
           await this.#write(SAVE_STORES, async (transaction) => {
-            const written = await this.#admitAndWrite(transaction, group, guess);
-            pending = written.pending;
-            this.#lastWritten = written.last;
+            const assumed = assuming ? this.#assumption(group) : undefined;
+            if (assumed) await this.#writeAssuming(transaction, group, assumed);
+            else pending = await this.#admitAndWrite(transaction, group);
           });
           break;
         } catch (error) {
-          if (error !== GUESSED_WRONG) throw error;
+          if (error !== ASSUMED_WRONG) throw error;
           // Nothing of it was stored: again, reading before writing.
-          for (const save of group) save.conflict = undefined;
-          guess = undefined;
-          this.#lastWritten = undefined;
+          assuming = false;
         }
       }
     } catch (error) {
-      this.#lastWritten = undefined;
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
@@ -504,36 +565,91 @@ export class IndexedDbBackend {
   }
 
   /**
-   * Admits and writes a group of saves inside `transaction` (on SAVE_STORES);
-   * resolves with `{ pending, last }`: whether they were written as pending
-   * events (a synced store), and the highest position stored once it commits.
-   *
-   * With a `guess` of the highest position stored (the last this instance
-   * wrote), the group's record is written at once after the reads, in the same
-   * transaction, instead of after their answers: the reads still see the
-   * database without it, and if they show another position, a synced store or a
-   * save the version rule refuses, this throws GUESSED_WRONG so that the
-   * transaction aborts and nothing of it is stored.
+   * What `#writeAssuming` may take for granted of `group`: the lowest version
+   * each actor has in it (a Map), such that if no actor has one as high stored,
+   * the core's version rule admits every save; `undefined` when it would refuse
+   * one even then (the group is then written by `#admitAndWrite`).
    */
-  async #admitAndWrite(transaction, group, guess) {
+  #assumption(group) {
+    const lowest = new Map();
+    for (const { events } of group) {
+      events.actorIds.forEach((actorId, i) => {
+        if (!(lowest.get(actorId) <= events.versions[i])) lowest.set(actorId, events.versions[i]);
+      });
+    }
+    // Any latest version below an actor's lowest gives the rule the same answers: the one just below it stands for them.
+    const ledger = new VersionLedger();
+    try {
+      for (const [actorId, version] of lowest) ledger.observe(actorId, version - 1);
+      for (const { events } of group) ledger.admit(events.actorIds, events.versions);
+      return lowest;
+    } catch {
+      return undefined;
+    } finally {
+      ledger.free();
+    }
+  }
+
+  /**
+   * Writes `group` without waiting for the reads that check, in the same
+   * transaction, what that took for granted (see #assumption): that no actor
+   * has a version stored as high as its `lowest` in the group, and that the store
+   * is not synced; if either is false, throws ASSUMED_WRONG so that the
+   * transaction aborts and nothing of it is stored. A record of one event takes
+   * its position from the key generator, which every connection shares and
+   * commits advance in order, and which a synced store's seal (SEAL_KEY) has
+   * left without keys; a record of several is written after the highest
+   * position stored, read first, which is the seal in a synced store.
+   */
+  async #writeAssuming(transaction, group, lowest) {
+    const events = transaction.objectStore(EVENTS);
+    const index = events.index(BY_ACTOR_VERSION);
+    const checks = [];
+    for (const [actorId, version] of lowest) {
+      checks.push(request(index.getKey(this.#versionsFrom(actorId, version))).then((key) => key === undefined));
+    }
+    const single = group.length === 1 && group[0].events.ends.length === 1;
+    let adding;
+    try {
+      let record;
+      if (single) {
+        record = unnumberedRecord(group[0].events);
+      } else {
+        const last = await lastKey(events, this.#positionsAndSeal);
+        if (last === SEAL_KEY) throw ASSUMED_WRONG;
+        record = commitRecord(group, last);
+      }
+      adding = request(events.add(record));
+    } catch (error) {
+      await Promise.allSettled(checks); // settled first: failing with the aborted transaction, they would go unheard
+      throw error;
+    }
+    adding.catch(() => {}); // heard below, unless a check fails first
+    if (!(await Promise.all(checks)).every(Boolean)) throw ASSUMED_WRONG;
+    try {
+      const key = await adding;
+      if (single) group[0].position = key;
+    } catch (error) {
+      // No key left to generate: the store is synced (sealed), or foreign code stored a key as high.
+      throw error?.name === 'ConstraintError' ? ASSUMED_WRONG : error;
+    }
+  }
+
+  /**
+   * Admits and writes a group of saves inside `transaction` (on SAVE_STORES),
+   * reading before writing: the sync mark, the highest position and each actor's
+   * latest version (confirmed and, in a synced store, pending). Resolves with
+   * whether they were written as pending events (a synced store).
+   */
+  async #admitAndWrite(transaction, group) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
     const actors = [...new Set(group.flatMap((save) => save.events.actorIds))];
-    const reads = Promise.all([
+    const [synced, last, ...latest] = await Promise.all([
       this.#isSynced(transaction),
       lastKey(events, this.#positions),
       ...actors.map((actorId) => this.#latestVersion(index, actorId)),
     ]);
-    const guessed = guess === undefined ? undefined : commitRecord(group, guess);
-    if (guessed) {
-      try {
-        events.add(guessed);
-      } catch (error) {
-        await reads.catch(() => {}); // settled first: failing with the aborted transaction, they would go unheard
-        throw error;
-      }
-    }
-    const [synced, last, ...latest] = await reads;
     const pendingIndex = synced ? transaction.objectStore(PENDING).index(BY_ACTOR_VERSION) : undefined;
     if (synced) {
       // The version rule counts pending events too: an actor's latest is the highest of both.
@@ -557,11 +673,6 @@ export class IndexedDbBackend {
     } finally {
       ledger.free();
     }
-    if (guessed) {
-      if (synced || last !== guess || admitted.length < group.length) throw GUESSED_WRONG;
-      return { pending: false, last: guessed.sequenceNumber };
-    }
-    let written = last;
     if (synced) {
       // A pending record a pending event, keeping its id: syncCommit compares ids.
       const pendingStore = transaction.objectStore(PENDING);
@@ -572,13 +683,11 @@ export class IndexedDbBackend {
         });
       }
     } else if (admitted.length > 0) {
-      const record = commitRecord(admitted, last);
-      events.add(record);
-      written = record.sequenceNumber;
+      events.add(commitRecord(admitted, last));
     }
     // Read after the writes above, so a retry of a save of this very group is found too.
     await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(index, pendingIndex, save)));
-    return { pending: synced, last: written };
+    return synced;
   }
 
   /**
@@ -590,7 +699,7 @@ export class IndexedDbBackend {
     const found = await Promise.all(
       actorIds.map((actorId, i) =>
         Promise.all([
-          request(index.getKey([actorId, versions[i]])),
+          request(index.getKey(this.#versionsFrom(actorId, versions[i]))),
           pendingIndex && request(pendingIndex.get([actorId, versions[i]])),
         ]),
       ),
@@ -624,24 +733,13 @@ export class IndexedDbBackend {
 
   /**
    * The records holding the index entries in `range` of `index` (on EVENTS),
-   * each once. Many entries of one record (the events of one commit) are read as
-   * that record; records of one entry each are read in one request, as layout 2 did.
+   * each once: a record has one entry for each of its actors, and more only where
+   * foreign code wrote keys whose versions are no versions.
    */
   async #recordsIn(index, range) {
-    const keys = await request(index.getAllKeys(range));
-    const distinct = [...new Set(keys)];
-    if (distinct.length === keys.length) return request(index.getAll(range));
-    // Runs of consecutive keys in one request each.
-    distinct.sort((a, b) => a - b);
-    const store = index.objectStore;
-    const reads = [];
-    for (let i = 0; i < distinct.length; ) {
-      let j = i;
-      while (j + 1 < distinct.length && distinct[j + 1] === distinct[j] + 1) j++;
-      reads.push(i === j ? request(store.get(distinct[i])).then((record) => [record]) : request(store.getAll(this.#KeyRange.bound(distinct[i], distinct[j]))));
-      i = j + 1;
-    }
-    return (await Promise.all(reads)).flat();
+    const records = await request(index.getAll(range));
+    const seen = new Set();
+    return records.filter((record) => !seen.has(record.sequenceNumber) && seen.add(record.sequenceNumber));
   }
 
   /**
@@ -804,16 +902,17 @@ export class IndexedDbBackend {
     return syncStateOf(state);
   }
 
-  /** Marks the database synced, durably (a second call just returns the state). */
+  /** Marks the database synced, durably, and seals it (see SEAL_KEY); a second call just returns the state. */
   async syncStart() {
     let state;
     try {
-      await this.#write([SYNC], async (transaction) => {
+      await this.#write([SYNC, EVENTS], async (transaction) => {
         const store = transaction.objectStore(SYNC);
         state = await request(store.get(SYNC_STATE));
         if (state === undefined) {
           state = { remotePosition: 0 };
           store.add(state, SYNC_STATE);
+          transaction.objectStore(EVENTS).put({ sequenceNumber: SEAL_KEY });
         }
       });
     } catch (error) {
@@ -928,9 +1027,9 @@ export class IndexedDbBackend {
       const actorId = confirmed.actorIds[i];
       const version = confirmed.versions[i];
       const id = confirmed.ids[i];
-      const [pendingRecord, confirmedRecord, latest] = await Promise.all([
+      const [pendingRecord, confirmedBytes, latest] = await Promise.all([
         request(pendingIndex.get([actorId, version])),
-        request(eventIndex.get([actorId, version])),
+        request(eventIndex.get(this.#versionsFrom(actorId, version))).then((record) => eventIn(record, actorId, version)),
         latestConfirmed(actorId),
       ]);
       if (pendingRecord !== undefined) {
@@ -941,8 +1040,8 @@ export class IndexedDbBackend {
         events.add(singleRecord(++position, actorId, version, bytes));
         recorded.push([position, bytes]);
         removed.add(pendingRecord.localOrder);
-      } else if (confirmedRecord !== undefined) {
-        if (storedId(eventIn(confirmedRecord, actorId, version)) !== id) {
+      } else if (confirmedBytes !== undefined) {
+        if (storedId(confirmedBytes) !== id) {
           throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
         }
         continue; // already confirmed

@@ -291,7 +291,7 @@ test('chromium: another tab upgrading, then deleting, the database: the store st
   await other.evaluate(
     (name) =>
       new Promise((resolve, reject) => {
-        const request = indexedDB.open(name, 4); // a layout after this code's (3)
+        const request = indexedDB.open(name, 5); // a layout after this code's (4)
         request.onsuccess = () => {
           request.result.close();
           resolve();
@@ -354,7 +354,7 @@ function writeOldLayout(page, name, layout, records) {
   );
 }
 
-test('chromium: layout 3 over a layout 1 database: a pending save, read back by both tabs, confirmed by syncCommit', async () => {
+test('chromium: layout 4 over a layout 1 database: a pending save, read back by both tabs, confirmed by syncCommit', async () => {
   const [tab, other] = await openTabs(2);
   const name = databaseName();
   // A database as layout 1 wrote it (its upgrade step and one record), held open by the other tab's store.
@@ -406,7 +406,7 @@ test('chromium: layout 3 over a layout 1 database: a pending save, read back by 
   await closeTabs([tab, other]);
 });
 
-test('chromium: layout 3 over a layout 2 database: positions, ids and damage kept; two tabs then save in commit order', async () => {
+test('chromium: layout 4 over a layout 2 database: positions, ids and damage kept; two tabs then save in commit order', async () => {
   const [tab, other] = await openTabs(2);
   const name = databaseName();
   // A database as layout 2 wrote it (its upgrade steps and records), positions 1, 2 and 5, a damaged record at 6.

@@ -56,7 +56,7 @@ async function rewriteRecord(indexedDB, name, storeName, value) {
   db.close();
 }
 
-/** The bytes of each event a stored record (layout 3) holds: `events` split at `ends`. */
+/** The bytes of each event a stored record (layout 4) holds: `events` split at `ends`. */
 function recordPayloads(record) {
   const { keys, events, ends } = record;
   if (keys.length === 1) return [events];
@@ -404,7 +404,7 @@ describe('indexeddb: corrupt records', () => {
     const [good] = await rawRecords(w.indexedDB, w.name);
     const goodEvent = JSON.parse(new TextDecoder().decode(good.value.events));
     // Records without a key get the next ones from the key generator, as foreign code would write them.
-    const crafted = (version, extra = {}) => ({ keys: [['a', version]], events: new TextEncoder().encode(JSON.stringify({ ...goodEvent, version, ...extra })) });
+    const crafted = (version, extra = {}) => ({ keys: [['a', version]], heads: [['a', version]], events: new TextEncoder().encode(JSON.stringify({ ...goodEvent, version, ...extra })) });
     for (const record of [crafted(1e300), crafted(-3), crafted(2, { sneaky: true })]) {
       await rewriteRecord(w.indexedDB, w.name, 'events', record);
     }
@@ -414,7 +414,7 @@ describe('indexeddb: corrupt records', () => {
     assert.equal(result.errors.length, 3, 'each crafted record is reported');
     assert.ok(result.errors.some((error) => /sneaky/.test(error.error)), 'an extra top-level field is named');
     // Records at keys that are no positions hold none, and give none to the next commit.
-    for (const sequenceNumber of ['foreign', 1e300, -3]) await rewriteRecord(w.indexedDB, w.name, 'events', { ...crafted(7), keys: [], sequenceNumber });
+    for (const sequenceNumber of ['foreign', 1e300, -3]) await rewriteRecord(w.indexedDB, w.name, 'events', { ...crafted(7), keys: [], heads: [], sequenceNumber });
     assert.equal((await store.saveEvent(event('a', 3))).version, 3, 'the actor is not blocked');
     assert.deepEqual((await store.readAll()).map((r) => [r.position, r.event.version]), [[1, 1], [5, 3]]);
     assert.equal(await store.lastPosition(), 5);
@@ -484,7 +484,7 @@ async function layoutOneDatabase({ indexedDB, name }, { events = [], snapshots =
   return db;
 }
 
-describe('indexeddb: layout 3 over a layout 1 database', () => {
+describe('indexeddb: layout 4 over a layout 1 database', () => {
   const stamp = '2026-02-03T04:05:06.789Z';
   const events = [
     { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: stamp },
@@ -514,7 +514,7 @@ describe('indexeddb: layout 3 over a layout 1 database', () => {
     await store.close();
 
     const db = await requested(w.indexedDB.open(w.name));
-    assert.equal(db.version, 3);
+    assert.equal(db.version, 4);
     assert.deepEqual([...db.objectStoreNames].sort(), ['events', 'pending', 'rejected', 'snapshots', 'sync']);
     db.close();
     const again = await open(w);
@@ -583,7 +583,7 @@ async function layoutTwoDatabase({ indexedDB, name }, { events = [], damaged = [
   db.close();
 }
 
-describe('indexeddb: layout 3 over a layout 2 database', () => {
+describe('indexeddb: layout 4 over a layout 2 database', () => {
   const stamp = '2026-02-03T04:05:06.789Z';
   const events = [
     [1, { id: 'e1', eventType: 'Added', actorId: 'list', version: 1, data: { item: 'milk' }, timestamp: stamp }],
@@ -620,11 +620,13 @@ describe('indexeddb: layout 3 over a layout 2 database', () => {
     await store.close();
 
     const db = await requested(w.indexedDB.open(w.name));
-    assert.equal(db.version, 3);
+    assert.equal(db.version, 4);
     assert.deepEqual([...db.objectStoreNames].sort(), ['events', 'pending', 'rejected', 'snapshots', 'sync']);
     db.close();
     const records = await rawRecords(w.indexedDB, w.name);
-    assert.deepEqual(records.map((r) => [r.key, r.value.keys]), [[1, [['list', 1]]], [2, [['other', 3]]], [7, [['list', 2]]], [9, [['other', 4]]], [10, [['list', 3]]]]);
+    const migrated = [[1, [['list', 1]]], [2, [['other', 3]]], [7, [['list', 2]]], [9, [['other', 4]]], [10, [['list', 3]]]];
+    assert.deepEqual(records.map((r) => [r.key, r.value.keys]), [...migrated, [2 ** 53, undefined]], 'and the seal of a synced store');
+    assert.deepEqual(records.map((r) => [r.key, r.value.heads]), [...migrated, [2 ** 53, undefined]]);
   });
 
   test('a database of layout 2 with nothing in it opens, and saves start at position 1', async () => {
@@ -634,6 +636,82 @@ describe('indexeddb: layout 3 over a layout 2 database', () => {
     await store.saveEvents([event('a', 1), event('a', 2)]);
     assert.deepEqual((await store.readAll()).map((r) => r.position), [1, 2]);
     await store.close();
+  });
+});
+
+/**
+ * Writes a database the way layout 3 (records of the events of one commit, an
+ * index entry for every event) did: `records` are `[position, events]`, the
+ * position that of the record's last event.
+ */
+async function layoutThreeDatabase({ indexedDB, name }, { records = [], pending = [], remotePosition }) {
+  const opening = indexedDB.open(name, 3);
+  opening.onupgradeneeded = () => createOldLayout(opening.result, 3);
+  const db = await requested(opening);
+  const encoder = new TextEncoder();
+  const tx = db.transaction(['events', 'pending', 'sync'], 'readwrite');
+  for (const [sequenceNumber, events] of records) {
+    const payloads = events.map((e) => encoder.encode(JSON.stringify(e)));
+    const joined = new Uint8Array(payloads.reduce((length, bytes) => length + bytes.length + 1, -1));
+    const ends = [];
+    let at = 0;
+    for (const bytes of payloads) {
+      if (at > 0) joined[at++] = 0x2c;
+      joined.set(bytes, at);
+      at += bytes.length;
+      ends.push(at);
+    }
+    tx.objectStore('events').add({ sequenceNumber, keys: events.map((e) => [e.actorId, e.version]), events: joined, ends: Uint32Array.from(ends) });
+  }
+  for (const e of pending) tx.objectStore('pending').add({ actorId: e.actorId, version: e.version, id: e.id, event: encoder.encode(JSON.stringify(e)) });
+  if (remotePosition !== undefined) tx.objectStore('sync').add({ remotePosition }, 'state');
+  await new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
+  db.close();
+}
+
+describe('indexeddb: layout 4 over a layout 3 database', () => {
+  const stamp = '2026-02-03T04:05:06.789Z';
+  const added = (actorId, version, id) => ({ id, eventType: 'Added', actorId, version, data: { n: version }, timestamp: stamp });
+  const [a1, a2, b1, a3, b2] = [added('a', 1, 'e1'), added('a', 2, 'e2'), added('b', 1, 'e3'), added('a', 3, 'e4'), added('b', 2, 'e5')];
+  const records = [[1, [a1]], [4, [a2, b1, a3]], [5, [b2]]];
+
+  test('a synced one keeps its events, positions and pending events, is sealed, and saves stay pending', async () => {
+    const w = world();
+    const p4 = added('a', 4, 'p1');
+    await layoutThreeDatabase(w, { records, pending: [p4], remotePosition: 3 });
+    const store = await open(w);
+    const ledger = EventStore[Symbol.for('aether-eventstore.internals')].backendOf(store);
+    assert.deepEqual(await store.readAll(), [a1, a2, b1, a3, b2].map((event, i) => ({ position: i + 1, event })));
+    assert.deepEqual(await store.getEvents('a'), [a1, a2, a3, p4]);
+    assert.deepEqual(await store.getEvents('a', 3), [a3, p4]);
+    assert.deepEqual(await store.getEvents('b', 2), [b2]);
+    assert.equal(await store.getLatestVersion('a'), 4);
+    assert.equal(await store.getLatestVersion('b'), 2);
+    assert.deepEqual(await store.saveEvent(a2), a2, 'a retry of an event inside a record of several');
+    await assert.rejects(store.saveEvent(event('b', 2)), VersionConflictError);
+    const [b3, c1] = await store.saveEvents([event('b', 3), event('c', 1)]);
+    const c2 = await store.saveEvent(event('c', 2));
+    assert.deepEqual(JSON.parse(await ledger.pendingEvents()), [p4, b3, c1, c2]);
+    assert.equal(await store.lastPosition(), 5);
+    await store.close();
+    const raw = await rawRecords(w.indexedDB, w.name);
+    assert.deepEqual(raw.map((r) => [r.key, r.value.heads]), [[1, [['a', 1]]], [4, [['a', 3], ['b', 1]]], [5, [['b', 2]]], [2 ** 53, undefined]]);
+  });
+
+  test('an unsynced one takes saves at the next positions, one by one and in batches', async () => {
+    const w = world();
+    await layoutThreeDatabase(w, { records });
+    const store = await open(w);
+    const a4 = await store.saveEvent(event('a', 4));
+    const [b3, c1] = await store.saveEvents([event('b', 3), event('c', 1)]);
+    await assert.rejects(store.saveEvent(event('a', 3)), (error) => error instanceof VersionConflictError && error.currentVersion === 4);
+    assert.deepEqual((await store.readAll({ after: 5 })).map((r) => [r.position, r.event]), [[6, a4], [7, b3], [8, c1]]);
+    assert.deepEqual(await store.getEvents('b'), [b1, b2, b3]);
+    await store.close();
+    assert.equal((await rawRecords(w.indexedDB, w.name)).length, 5, 'no seal');
   });
 });
 
@@ -690,7 +768,7 @@ describe('indexeddb: faults', () => {
     const store = await open(w);
     await store.saveEvent(event('a', 1));
     const upgraded = await new Promise((resolve, reject) => {
-      const request = w.indexedDB.open(w.name, 4); // a layout after this code's (3)
+      const request = w.indexedDB.open(w.name, 5); // a layout after this code's (4)
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error('the store blocked the upgrade'));

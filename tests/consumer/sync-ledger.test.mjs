@@ -563,9 +563,21 @@ kinds.forEach((kind, k) => {
       const a2 = await right.saveEvent(event('a', 2));
       assert.equal(await right.lastPosition(), 1);
       assert.deepEqual(await pending(left), [a2]);
+
       assert.deepEqual(await syncState(right), { remotePosition: 0 });
       await assert.rejects(left.saveEvent(event('a', 2)), (error) => error instanceof VersionConflictError && error.currentVersion === 2);
       assert.deepEqual(await left.saveEvent(a2), a2, 'a retry of the other instance\'s pending event');
+    });
+
+    test('a batch in one instance after syncStart in the other is pending too', async (t) => {
+      const world = kind.world();
+      const [left, right] = [await world.open(), await world.open()];
+      t.after(() => Promise.all([left.close(), right.close()]));
+      await right.saveEvents([event('a', 1), event('b', 1)]); // before: confirmed, and this instance saw no mark
+      await ledgerOf(left).syncStart();
+      const batch = await right.saveEvents([event('a', 2), event('c', 1)]);
+      assert.equal(await right.lastPosition(), 2);
+      assert.deepEqual(await pending(left), batch);
     });
 
     test('onPending is heard across instances: saves and syncCommits of the other', async (t) => {
