@@ -20,6 +20,7 @@ import { abortQuietly, committed, findWithCursor, lastKey, request } from './idb
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './records.js';
 import { GroupCommit } from './group-commit.js';
 import { prepareFresh } from './fresh-event.js';
+import { KnownVersions } from './indexeddb-known.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
 const LAYOUT_VERSION = 4;
@@ -38,7 +39,7 @@ const BY_ACTOR_VERSION = 'actorVersion';
  * taking its position from it fails once the store is synced (see #writeAssuming).
  */
 const SEAL_KEY = 2 ** 53;
-/** What a save's transaction covers: it reads the sync mark, and writes confirmed or pending events. */
+/** What a save's transaction covers: it may read the sync mark, and writes confirmed or pending events. */
 const SAVE_STORES = [EVENTS, PENDING, SYNC];
 
 const COMMA = 0x2c;
@@ -293,7 +294,7 @@ function channelName(factory, name) {
 const DURABILITIES = ['strict', 'default', 'relaxed'];
 
 /** Thrown inside a save's transaction to abort it when what it took for granted was false (see #writeAssuming). */
-const ASSUMED_WRONG = new Error('the versions or the position a save assumed were not so');
+const ASSUMED_WRONG = new Error('what a save took for granted (no version as high stored, a store not synced) was not so');
 
 /** The `id` of a stored event's bytes, `undefined` if it cannot be read. */
 function storedId(bytes) {
@@ -335,6 +336,8 @@ export class IndexedDbBackend {
   #positions;
   /** The positions and the seal's key (see SEAL_KEY). */
   #positionsAndSeal;
+  /** Actors' latest versions as this instance's own commits left them, while no one else has added records since. */
+  #known = new KnownVersions();
   /**
    * Called (while anyone listens) after each commit to the database: with this
    * instance's own commits as `{ position, event }` entries, and with nothing for
@@ -405,6 +408,7 @@ export class IndexedDbBackend {
           if (this.#connection === connection) {
             this.#connection = null;
             this.#synced = false; // a deleted database comes back without the mark: read it again
+            this.#known.forget();
           }
         };
         db.onversionchange = forget; // another tab upgrades or deletes the database: let it
@@ -497,21 +501,21 @@ export class IndexedDbBackend {
    * actors' latest versions as stored: written at once where the rule admits
    * them all if those are what the saves expect, and checked in the transaction
    * (#writeAssuming), otherwise (or if that check fails) read first
-   * (#admitAndWrite). A refused save that retries stored events resolves with them. Each promise settles once the transaction has
-   * committed: refused saves with their conflict, the others with their events,
-   * or all with StorageError if the transaction failed. In a synced store the
-   * events are written as pending (no positions, so no onCommitted).
+   * (#admitAndWrite). A refused save that retries stored events resolves with
+   * them. Each promise settles once the transaction has committed: refused saves
+   * with their conflict, the others with their events, or all with StorageError
+   * if the transaction failed. In a synced store the events are written as
+   * pending (no positions, so no onCommitted).
    */
   async #commit(group) {
-    let pending = false;
+    let written;
     let assuming = !this.#synced;
     try {
       for (;;) {
         try {
           await this.#write(SAVE_STORES, async (transaction) => {
             const assumed = assuming ? this.#assumption(group) : undefined;
-            if (assumed) await this.#writeAssuming(transaction, group, assumed);
-            else pending = await this.#admitAndWrite(transaction, group);
+            written = assumed ? await this.#writeAssuming(transaction, group, assumed) : await this.#admitAndWrite(transaction, group);
           });
           break;
         } catch (error) {
@@ -521,10 +525,14 @@ export class IndexedDbBackend {
         }
       }
     } catch (error) {
+      this.#known.forget();
       const failure = storageError(`saving to IndexedDB database "${this.#name}" failed; nothing of it was stored`, error);
       for (const save of group) save.reject(save.conflict ?? failure);
       return;
     }
+    const { pending, end, latest, continues } = written;
+    if (pending) this.#known.forget();
+    else this.#known.committed(end, latest, continues);
     const committed = [];
     for (const save of group) {
       if (save.conflict) {
@@ -568,9 +576,15 @@ export class IndexedDbBackend {
    * What `#writeAssuming` may take for granted of `group`: the lowest version
    * each actor has in it (a Map), such that if no actor has one as high stored,
    * the core's version rule admits every save; `undefined` when it would refuse
-   * one even then (the group is then written by `#admitAndWrite`).
+   * one even then, or when this instance knows it will (the group is then
+   * written by `#admitAndWrite`). One event needs no asking: the rule admits it
+   * exactly when no version as high is stored.
    */
   #assumption(group) {
+    if (group.length === 1 && group[0].events.ends.length === 1) {
+      const { actorIds, versions } = group[0].events;
+      return this.#known.latest(actorIds[0]) >= versions[0] ? undefined : new Map([[actorIds[0], versions[0]]]);
+    }
     const lowest = new Map();
     for (const { events } of group) {
       events.actorIds.forEach((actorId, i) => {
@@ -595,21 +609,31 @@ export class IndexedDbBackend {
    * transaction, what that took for granted (see #assumption): that no actor
    * has a version stored as high as its `lowest` in the group, and that the store
    * is not synced; if either is false, throws ASSUMED_WRONG so that the
-   * transaction aborts and nothing of it is stored. A record of one event takes
-   * its position from the key generator, which every connection shares and
-   * commits advance in order, and which a synced store's seal (SEAL_KEY) has
-   * left without keys; a record of several is written after the highest
-   * position stored, read first, which is the seal in a synced store.
+   * transaction aborts and nothing of it is stored.
+   *
+   * A record of one event takes its position from the key generator, which
+   * every connection shares and commits advance in order, and which a synced
+   * store's seal (SEAL_KEY) has left without keys. Its actor's version is not
+   * read when this instance knows it (see KnownVersions) and the key given
+   * follows the end of what it knows; another key means others added records
+   * meanwhile, and the actor's entries are read after all. A record of several
+   * is written after the highest position stored, read first, which is the
+   * seal in a synced store. Resolves like #admitAndWrite.
    */
   async #writeAssuming(transaction, group, lowest) {
     const events = transaction.objectStore(EVENTS);
     const index = events.index(BY_ACTOR_VERSION);
-    const checks = [];
-    for (const [actorId, version] of lowest) {
-      checks.push(request(index.getKey(this.#versionsFrom(actorId, version))).then((key) => key === undefined));
-    }
     const single = group.length === 1 && group[0].events.ends.length === 1;
+    const [[firstActor, firstVersion]] = lowest;
+    const known = single ? this.#known.latest(firstActor) : undefined;
+    const checks = [];
+    if (!(known < firstVersion)) {
+      for (const [actorId, version] of lowest) {
+        checks.push(request(index.getKey(this.#versionsFrom(actorId, version))).then((key) => key === undefined));
+      }
+    }
     let adding;
+    let continues = false;
     try {
       let record;
       if (single) {
@@ -617,6 +641,7 @@ export class IndexedDbBackend {
       } else {
         const last = await lastKey(events, this.#positionsAndSeal);
         if (last === SEAL_KEY) throw ASSUMED_WRONG;
+        continues = this.#known.isEnd(last);
         record = commitRecord(group, last);
       }
       adding = request(events.add(record));
@@ -626,20 +651,35 @@ export class IndexedDbBackend {
     }
     adding.catch(() => {}); // heard below, unless a check fails first
     if (!(await Promise.all(checks)).every(Boolean)) throw ASSUMED_WRONG;
+    let key;
     try {
-      const key = await adding;
-      if (single) group[0].position = key;
+      key = await adding;
     } catch (error) {
       // No key left to generate: the store is synced (sealed), or foreign code stored a key as high.
       throw error?.name === 'ConstraintError' ? ASSUMED_WRONG : error;
     }
+    if (single) {
+      group[0].position = key;
+      continues = this.#known.follows(key);
+      if (checks.length === 0 && !continues) {
+        // Others added records since: the actor's entries from the version on must be this record's alone.
+        const holders = await request(index.getAllKeys(this.#versionsFrom(firstActor, firstVersion), 2));
+        if (holders.length !== 1) throw ASSUMED_WRONG;
+      }
+    }
+    const latest = new Map();
+    for (const { events: saved } of group) saved.actorIds.forEach((actorId, i) => latest.set(actorId, saved.versions[i]));
+    return { pending: false, end: key, latest: [...latest], continues };
   }
 
   /**
    * Admits and writes a group of saves inside `transaction` (on SAVE_STORES),
    * reading before writing: the sync mark, the highest position and each actor's
    * latest version (confirmed and, in a synced store, pending). Resolves with
-   * whether they were written as pending events (a synced store).
+   * `{ pending, end, latest, continues }`: whether they were written as pending
+   * events (a synced store); else the highest position once it commits, the
+   * latest versions of the actors read, and whether nothing was added since this
+   * instance's last commit (see KnownVersions).
    */
   async #admitAndWrite(transaction, group) {
     const events = transaction.objectStore(EVENTS);
@@ -682,12 +722,18 @@ export class IndexedDbBackend {
           pendingStore.add({ actorId: prepared.actorIds[i], version: prepared.versions[i], id: prepared.ids[i], event });
         });
       }
-    } else if (admitted.length > 0) {
-      events.add(commitRecord(admitted, last));
+    }
+    let end = last;
+    const known = new Map(actors.map((actorId, i) => [actorId, latest[i]]));
+    if (!synced && admitted.length > 0) {
+      const record = commitRecord(admitted, last);
+      events.add(record);
+      end = record.sequenceNumber;
+      for (const { events: saved } of admitted) saved.actorIds.forEach((actorId, i) => known.set(actorId, saved.versions[i]));
     }
     // Read after the writes above, so a retry of a save of this very group is found too.
     await Promise.all(group.filter((save) => save.conflict).map((save) => this.#findRetry(index, pendingIndex, save)));
-    return synced;
+    return { pending: synced, end, latest: [...known], continues: this.#known.isEnd(last) };
   }
 
   /**

@@ -216,6 +216,28 @@ describe('indexeddb: durability and sharing', () => {
     await reader.close();
   });
 
+  test('a store that saved an actor last still learns of the other store\'s saves of it, gaps too', async () => {
+    const w = world();
+    const [left, right] = [await open(w), await open(w)];
+    await left.saveEvent(event('a', 1));
+    await left.saveEvent(event('b', 1));
+    await right.saveEvent(event('a', 2));
+    await right.saveEvent(event('a', 5));
+    for (const version of [3, 2, 5]) {
+      await assert.rejects(left.saveEvent(event('a', version)), (error) => error instanceof VersionConflictError && error.currentVersion === 5);
+    }
+    assert.equal((await left.saveEvent(event('a', 6))).version, 6);
+    assert.equal((await left.saveEvent(event('b', 2))).version, 2, 'and its other actors after the other store saved');
+    await right.saveEvents([event('b', 3), event('c', 1)]);
+    await assert.rejects(left.saveEvent(event('b', 3)), (error) => error instanceof VersionConflictError && error.currentVersion === 3);
+    assert.deepEqual((await right.getEvents('a')).map((e) => e.version), [1, 2, 5, 6]);
+    assert.deepEqual((await left.readAll()).map((r) => [r.position, r.event.actorId, r.event.version]), [
+      [1, 'a', 1], [2, 'b', 1], [3, 'a', 2], [4, 'a', 5], [5, 'a', 6], [6, 'b', 2], [7, 'b', 3], [8, 'c', 1],
+    ]);
+    await left.close();
+    await right.close();
+  });
+
   test('a save retried by another instance resolves with the stored event and notifies no one', async () => {
     const w = world();
     const [first, second] = [await open(w), await open(w)];
