@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::error::{InvalidInput, StoreError};
-use super::event::{new_events_from_json, Event};
+use super::event::{new_events_from_json, CheckedEvent, Event};
 use super::snapshot::ActorSnapshot;
 use super::stream::Stream;
 use super::{retry, version};
@@ -32,10 +32,10 @@ pub struct Saved {
 }
 
 /// What saving one event did.
-#[derive(Debug, Clone)]
-pub enum SavedEvent {
-    /// The event was stored.
-    Stored(Event),
+#[derive(Debug)]
+pub enum SavedEvent<'a> {
+    /// The event was stored: as it was checked, its encoding now in the store.
+    Stored(CheckedEvent<'a>),
     /// The save retried an event already stored: its stored JSON (see [`retry`]).
     Retried(String),
 }
@@ -69,28 +69,40 @@ impl MemoryStore {
     pub fn save_event(&mut self, json: &str, now_ms: i64) -> Result<Saved, StoreError> {
         Ok(match self.save_one(json, now_ms)? {
             SavedEvent::Stored(event) => Saved {
-                json: event.into_json(),
+                json: event.into_event().into_json(),
                 stored: 1,
             },
             SavedEvent::Retried(json) => Saved { json, stored: 0 },
         })
     }
 
-    /// Like [`MemoryStore::save_event`], handing back the stored event itself,
-    /// so that a caller who needs only its `id` and `timestamp` copies no more.
-    pub fn save_one(&mut self, json: &str, now_ms: i64) -> Result<SavedEvent, StoreError> {
+    /// Like [`MemoryStore::save_event`], handing back the checked event, whose
+    /// encoding is written straight into its stream: a caller who needs only
+    /// its `id` and `timestamp` copies nothing.
+    pub fn save_one<'a>(
+        &mut self,
+        json: &'a str,
+        now_ms: i64,
+    ) -> Result<SavedEvent<'a>, StoreError> {
         ensure_headroom(json.len())?;
-        let event = Event::from_new_json(json, now_ms)?;
+        let event = CheckedEvent::new(json, now_ms)?;
         let latest = self.latest_version(&event.actor_id);
         if let Err(conflict) = version::check(&event.actor_id, latest, event.version) {
-            let retried = self.stored_retry(std::slice::from_ref(&event));
+            let retried = self.stored_retry(std::slice::from_ref(&event.into_event()));
             return match retried.as_deref() {
                 Some([json]) => Ok(SavedEvent::Retried((*json).to_owned())),
                 _ => Err(conflict.into()),
             };
         }
-        self.reserve(std::slice::from_ref(&event))?;
-        self.push(&event.actor_id, event.version, event.json())?;
+        self.reserve(1)?;
+        self.push_with(
+            &event.actor_id,
+            event.version,
+            event.json_length_bound(),
+            |out| {
+                event.write_json(out);
+            },
+        )?;
         Ok(SavedEvent::Stored(event))
     }
 
@@ -132,7 +144,7 @@ impl MemoryStore {
                 None => Err(conflict.into()),
             };
         }
-        self.reserve(&events)?;
+        self.reserve(events.len())?;
         let stored = answer(&events)?;
         for (index, event) in events.iter().enumerate() {
             if let Err(error) = self.push(&event.actor_id, event.version, event.json()) {
@@ -155,17 +167,29 @@ impl MemoryStore {
         retry::stored_events(retry::keys(events), stored?)
     }
 
-    /// Reserves the log and the table of actors for `events`, so that only the
-    /// streams' own growth can fail while they are stored.
-    fn reserve(&mut self, events: &[Event]) -> Result<(), StoreError> {
-        self.log.try_reserve(events.len())?;
-        self.actors.try_reserve(events.len())?;
-        self.streams.try_reserve(events.len())?;
+    /// Reserves the log and the table of actors for `count` events, so that
+    /// only the streams' own growth can fail while they are stored.
+    fn reserve(&mut self, count: usize) -> Result<(), StoreError> {
+        self.log.try_reserve(count)?;
+        self.actors.try_reserve(count)?;
+        self.streams.try_reserve(count)?;
         Ok(())
     }
 
     /// Appends one event to its actor's stream and to the log; on failure nothing changes.
     fn push(&mut self, actor_id: &str, version: i64, json: &str) -> Result<(), StoreError> {
+        self.push_with(actor_id, version, json.len(), |out| out.push_str(json))
+    }
+
+    /// Like [`MemoryStore::push`], the event's JSON (`bound` bytes at most)
+    /// appended by `write` to the stream's text.
+    fn push_with(
+        &mut self,
+        actor_id: &str,
+        version: i64,
+        bound: usize,
+        write: impl FnOnce(&mut String),
+    ) -> Result<(), StoreError> {
         let index = match self.actors.get(actor_id) {
             Some(index) => *index,
             None => {
@@ -179,7 +203,7 @@ impl MemoryStore {
             return Ok(());
         };
         let entry = u32::try_from(stream.len()).unwrap_or(u32::MAX);
-        let pushed = stream.push(version, json);
+        let pushed = stream.push_with(version, bound, write);
         if pushed.is_ok() {
             self.log.push(Logged {
                 stream: index,

@@ -8,7 +8,7 @@
 
 use serde_json::value::RawValue;
 
-use super::event::Event;
+use super::event::CheckedEvent;
 use super::snapshot::ActorSnapshot;
 
 /// Checks that a stored event record is a valid event, stored under the actor
@@ -16,7 +16,7 @@ use super::snapshot::ActorSnapshot;
 pub fn check_event(bytes: &[u8], actor_id: &str, version: i64) -> Result<(), String> {
     let text =
         std::str::from_utf8(bytes).map_err(|error| format!("the record is not UTF-8: {error}"))?;
-    let event = Event::from_stored_json(text)
+    let event = CheckedEvent::stored(text)
         .map_err(|error| format!("the record is not a valid event: {error}"))?;
     if event.actor_id != actor_id || event.version != version {
         return Err(format!(
@@ -52,7 +52,7 @@ pub fn check_message<'a>(
     elements
         .into_iter()
         .map(|element| {
-            let event = Event::from_stored_json(element.get())
+            let event = CheckedEvent::stored(element.get())
                 .map_err(|error| format!("the message is not a valid event: {error}"))?;
             if event.actor_id != actor_id {
                 return Err(format!(

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use super::event::Event;
+use super::event::{CheckedEvent, Event};
 
 /// One event of a save, as far as a retry is concerned: actor, version and id.
 pub type Key<'a> = (&'a str, i64, &'a str);
@@ -31,8 +31,11 @@ pub fn stored_events<'s, 'k>(
     let mut by_key: HashMap<(String, i64), (String, &'s str)> = HashMap::new();
     for body in stored {
         for element in elements(body) {
-            if let Ok(event) = Event::from_stored_json(element) {
-                by_key.insert((event.actor_id, event.version), (event.id, element));
+            if let Ok(event) = CheckedEvent::stored(element) {
+                by_key.insert(
+                    (event.actor_id.into_owned(), event.version),
+                    (event.id.into_owned(), element),
+                );
             }
         }
     }

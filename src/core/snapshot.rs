@@ -60,7 +60,7 @@ impl ActorSnapshot {
 
     fn from_fields(fields: &SnapshotFields<'_>, now_ms: Option<i64>) -> Result<Self, InvalidInput> {
         Ok(Self {
-            actor_id: validate::required_text("actorId", fields.actor_id)?,
+            actor_id: validate::required_text("actorId", fields.actor_id)?.into_owned(),
             version: validate::version("version", fields.version)?,
             state: validate::json_object("state", fields.state)?.to_owned(),
             timestamp: validate::timestamp(fields.timestamp, now_ms)?,

@@ -46,14 +46,25 @@ impl Stream {
 
     /// Appends an event's JSON; on failure nothing changes.
     pub fn push(&mut self, version: i64, json: &str) -> Result<(), TryReserveError> {
+        self.push_with(version, json.len(), |chunk| chunk.push_str(json))
+    }
+
+    /// Appends an event's JSON that `write` appends to the chunk it is given,
+    /// `bound` bytes at most; on failure nothing changes (and `write` is not called).
+    pub fn push_with(
+        &mut self,
+        version: i64,
+        bound: usize,
+        write: impl FnOnce(&mut String),
+    ) -> Result<(), TryReserveError> {
         let separator = usize::from(self.chunks.last().is_some_and(|chunk| !chunk.is_empty()));
         let fits = self
             .chunks
             .last()
-            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= separator + json.len());
+            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= separator + bound);
         self.entries.try_reserve(1)?;
         if !fits {
-            self.make_room(json.len())?;
+            self.make_room(bound)?;
         }
         let chunk_index = self.chunks.len().saturating_sub(1);
         let Some(chunk) = self.chunks.last_mut() else {
@@ -67,7 +78,9 @@ impl Stream {
             chunk: u32::try_from(chunk_index).unwrap_or(u32::MAX),
             start: u32::try_from(chunk.len()).unwrap_or(u32::MAX),
         });
-        chunk.push_str(json);
+        let start = chunk.len();
+        write(chunk);
+        debug_assert!(chunk.len() - start <= bound, "wrote past the bound");
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! is reported against its own field, and nothing is allocated for a field
 //! beyond the value it becomes.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -20,7 +21,7 @@ pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 pub type Field<'a> = Option<&'a RawValue>;
 
 /// A string that must be present and non-empty (`actorId`, `eventType`).
-pub fn required_text(field: &str, value: Field<'_>) -> Result<String, InvalidInput> {
+pub fn required_text<'a>(field: &str, value: Field<'a>) -> Result<Cow<'a, str>, InvalidInput> {
     let raw = value.ok_or_else(|| InvalidInput::new(field, "is required"))?;
     let text = string_value(raw).ok_or_else(|| InvalidInput::new(field, "must be a string"))?;
     if text.is_empty() {
@@ -30,7 +31,10 @@ pub fn required_text(field: &str, value: Field<'_>) -> Result<String, InvalidInp
 }
 
 /// A string that may be absent; absent, `null` and `''` all mean absent (`commandId`, `id`).
-pub fn optional_text(field: &str, value: Field<'_>) -> Result<Option<String>, InvalidInput> {
+pub fn optional_text<'a>(
+    field: &str,
+    value: Field<'a>,
+) -> Result<Option<Cow<'a, str>>, InvalidInput> {
     let Some(raw) = value else { return Ok(None) };
     let text = string_value(raw).ok_or_else(|| InvalidInput::new(field, "must be a string"))?;
     Ok(Some(text).filter(|text| !text.is_empty()))
@@ -38,15 +42,15 @@ pub fn optional_text(field: &str, value: Field<'_>) -> Result<Option<String>, In
 
 /// The text a JSON string holds, `None` when `raw` is not a string. A field's
 /// raw text was checked by the parser, so a string without escapes is its
-/// own text between the quotes: taken as it is, without parsing it again.
-fn string_value(raw: &RawValue) -> Option<String> {
+/// own text between the quotes: borrowed as it is, without parsing it again.
+fn string_value(raw: &RawValue) -> Option<Cow<'_, str>> {
     let text = raw.get();
     match text
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
     {
-        Some(inner) if !inner.contains('\\') => Some(inner.to_owned()),
-        _ => serde_json::from_str(text).ok(),
+        Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+        _ => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
     }
 }
 

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::area;
 use super::errors::{invalid_to_js, to_js};
 use super::now_ms;
-use crate::core::event::new_events_from_json;
+use crate::core::event::{new_events_from_json, CheckedEvent};
 use crate::core::version::{self, Ledger};
 use crate::core::{record, retry, ActorSnapshot, Event, StoreError};
 
@@ -96,6 +96,8 @@ pub struct EventWriter {
     area: Vec<u8>,
     /// Why the last `prepareWrittenEvent` failed, until `takeError` takes it.
     failure: Option<StoreError>,
+    /// Where the canonical JSON is written before it is copied into the area, kept for the next event.
+    encoding: String,
 }
 
 #[wasm_bindgen]
@@ -126,15 +128,18 @@ impl EventWriter {
     pub fn prepare_written_event(&mut self, length: u32, now_ms: f64) -> i32 {
         let prepared = area::written(&self.area, length)
             .map_err(StoreError::from)
-            .and_then(|json| Event::from_new_json(json, now_ms as i64));
-        let event = match prepared {
-            Ok(event) => event,
+            .and_then(|json| CheckedEvent::new(json, now_ms as i64));
+        match prepared {
+            Ok(event) => {
+                self.encoding.clear();
+                event.write_json(&mut self.encoding);
+            }
             Err(error) => {
                 self.failure = Some(error);
                 return -1;
             }
-        };
-        let json = event.json().as_bytes();
+        }
+        let json = self.encoding.as_bytes();
         let start = length as usize;
         let (Some(target), Ok(answer)) = (
             self.area.get_mut(start..start.saturating_add(json.len())),

@@ -57,8 +57,7 @@ impl StoreCore {
         match self.store.save_one(json, now_ms()).map_err(to_js)? {
             SavedEvent::Stored(event) => {
                 self.last_save_stored = 1;
-                let timestamp = event.timestamp();
-                brief.push_str(timestamp);
+                event.write_timestamp(&mut brief);
                 brief.push(' ');
                 brief.push_str(&event.id);
                 Ok(brief)
