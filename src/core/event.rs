@@ -126,9 +126,6 @@ pub struct CheckedEvent<'a> {
     timestamp: Timestamp,
 }
 
-/// The longest timestamp the encoding holds (a year past 9999 takes more digits and a sign).
-const MAX_TIMESTAMP_LENGTH: usize = 40;
-
 impl<'a> CheckedEvent<'a> {
     /// Like [`Event::from_new_json`], without writing the encoding.
     pub fn new(json: &'a str, now_ms: i64) -> Result<Self, StoreError> {
@@ -181,23 +178,27 @@ impl<'a> CheckedEvent<'a> {
         })
     }
 
-    /// At least the length of the canonical encoding, in bytes.
-    pub fn json_length_bound(&self) -> usize {
-        let text = |field: Field<'_>| field.map_or(0, |raw| raw.get().len());
+    /// The length of the canonical encoding, in bytes.
+    pub fn json_length(&self) -> usize {
+        let field = |name: &str, raw: Field<'_>| raw.map_or(0, |raw| name.len() + raw.get().len());
         let id = self
             .given_id
             .map_or(self.id.len() + 2, |raw| raw.get().len());
         let timestamp = match &self.timestamp {
             Timestamp::Given(timestamp) => timestamp.len(),
-            Timestamp::Now(_) => MAX_TIMESTAMP_LENGTH,
+            Timestamp::Now(now_ms) => validate::millis_length(*now_ms),
         };
-        // The field names, colons, commas, braces and the timestamp's quotes take 90 bytes; the version 16 digits.
-        106 + id
-            + text(self.event_type_json)
-            + text(self.actor_id_json)
-            + text(self.command_id_json)
+        "{\"id\":".len()
+            + id
+            + field(",\"eventType\":", self.event_type_json)
+            + field(",\"actorId\":", self.actor_id_json)
+            + field(",\"commandId\":", self.command_id_json)
+            + ",\"version\":".len()
+            + decimal_length(self.version)
+            + ",\"data\":".len()
             + self.data.get().len()
-            + text(self.metadata)
+            + field(",\"metadata\":", self.metadata)
+            + ",\"timestamp\":\"\"}".len()
             + timestamp
     }
 
@@ -248,7 +249,7 @@ impl<'a> CheckedEvent<'a> {
 
     /// The event with its canonical encoding, owning everything.
     pub fn into_event(self) -> Event {
-        let mut json = String::with_capacity(self.json_length_bound());
+        let mut json = String::with_capacity(self.json_length());
         self.write_json(&mut json);
         Event {
             id: self.id.into_owned(),
@@ -291,6 +292,15 @@ fn push_integer(out: &mut String, value: i64) {
     for digit in digits.iter().skip(start) {
         out.push(char::from(*digit));
     }
+}
+
+/// How many bytes `push_integer` writes for `value`.
+fn decimal_length(value: i64) -> usize {
+    let digits = value
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1);
+    digits + usize::from(value < 0)
 }
 
 /// Parses and validates a JSON array of new events; a problem's field starts with its index.
@@ -360,7 +370,7 @@ mod tests {
     }
 
     #[test]
-    fn the_length_bound_holds_and_every_way_writes_the_same_encoding() {
+    fn the_length_is_exact_and_every_way_writes_the_same_encoding() {
         let inputs = [
             r#"{"eventType":"T","actorId":"a","version":1,"data":{}}"#.to_owned(),
             r#"{"id":"e\u0031","eventType":"\"q\"","actorId":"\u00e9","commandId":"c","version":9007199254740991,"data":{"x":"\n"},"metadata":{"k":"v"},"timestamp":"2026-01-02T03:04:05.123456789+14:00"}"#.to_owned(),
@@ -380,7 +390,7 @@ mod tests {
                 let checked = CheckedEvent::new(input, now).unwrap();
                 let mut written = String::new();
                 checked.write_json(&mut written);
-                assert!(written.len() <= checked.json_length_bound(), "{written}");
+                assert_eq!(written.len(), checked.json_length(), "{written}");
                 let mut timestamp = String::new();
                 checked.write_timestamp(&mut timestamp);
                 assert!(written.ends_with(&format!("\"timestamp\":\"{timestamp}\"}}")));

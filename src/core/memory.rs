@@ -95,14 +95,9 @@ impl MemoryStore {
             };
         }
         self.reserve(1)?;
-        self.push_with(
-            &event.actor_id,
-            event.version,
-            event.json_length_bound(),
-            |out| {
-                event.write_json(out);
-            },
-        )?;
+        self.push_with(&event.actor_id, event.version, event.json_length(), |out| {
+            event.write_json(out);
+        })?;
         Ok(SavedEvent::Stored(event))
     }
 
@@ -181,13 +176,13 @@ impl MemoryStore {
         self.push_with(actor_id, version, json.len(), |out| out.push_str(json))
     }
 
-    /// Like [`MemoryStore::push`], the event's JSON (`bound` bytes at most)
-    /// appended by `write` to the stream's text.
+    /// Like [`MemoryStore::push`], the event's JSON (`length` bytes) appended
+    /// by `write` to the stream's text.
     fn push_with(
         &mut self,
         actor_id: &str,
         version: i64,
-        bound: usize,
+        length: usize,
         write: impl FnOnce(&mut String),
     ) -> Result<(), StoreError> {
         let index = match self.actors.get(actor_id) {
@@ -203,7 +198,7 @@ impl MemoryStore {
             return Ok(());
         };
         let entry = u32::try_from(stream.len()).unwrap_or(u32::MAX);
-        let pushed = stream.push_with(version, bound, write);
+        let pushed = stream.push_with(version, length, write);
         if pushed.is_ok() {
             self.log.push(Logged {
                 stream: index,

@@ -49,22 +49,22 @@ impl Stream {
         self.push_with(version, json.len(), |chunk| chunk.push_str(json))
     }
 
-    /// Appends an event's JSON that `write` appends to the chunk it is given,
-    /// `bound` bytes at most; on failure nothing changes (and `write` is not called).
+    /// Appends an event's JSON (`length` bytes) that `write` appends to the
+    /// chunk it is given; on failure nothing changes (and `write` is not called).
     pub fn push_with(
         &mut self,
         version: i64,
-        bound: usize,
+        length: usize,
         write: impl FnOnce(&mut String),
     ) -> Result<(), TryReserveError> {
         let separator = usize::from(self.chunks.last().is_some_and(|chunk| !chunk.is_empty()));
         let fits = self
             .chunks
             .last()
-            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= separator + bound);
+            .is_some_and(|chunk| chunk.capacity() - chunk.len() >= separator + length);
         self.entries.try_reserve(1)?;
         if !fits {
-            self.make_room(bound)?;
+            self.make_room(length)?;
         }
         let chunk_index = self.chunks.len().saturating_sub(1);
         let Some(chunk) = self.chunks.last_mut() else {
@@ -80,7 +80,7 @@ impl Stream {
         });
         let start = chunk.len();
         write(chunk);
-        debug_assert!(chunk.len() - start <= bound, "wrote past the bound");
+        debug_assert_eq!(chunk.len() - start, length, "the length written");
         Ok(())
     }
 

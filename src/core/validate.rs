@@ -200,14 +200,24 @@ pub fn format_millis(ms: i64) -> String {
 
 /// Appends `ms` as [`format_millis`] writes it.
 pub fn push_millis(out: &mut String, ms: i64) {
+    with_millis(ms, |text| out.push_str(text));
+}
+
+/// How many bytes [`format_millis`] writes for `ms`.
+pub fn millis_length(ms: i64) -> usize {
+    with_millis(ms, str::len)
+}
+
+/// Calls `use_text` with `ms` formatted, formatting it only when the last call had another.
+fn with_millis<T>(ms: i64, use_text: impl FnOnce(&str) -> T) -> T {
     LAST_FORMATTED.with(|last| {
         let mut last = last.borrow_mut();
         if last.0 != ms {
             let time = DateTime::from_timestamp_millis(ms).unwrap_or_default();
             *last = (ms, time.to_rfc3339_opts(SecondsFormat::Millis, true));
         }
-        out.push_str(&last.1);
-    });
+        use_text(&last.1)
+    })
 }
 
 /// A JSON object (`data`, `state`), kept as the exact text it arrived in.
