@@ -165,7 +165,9 @@ describe('sync over JetStream: a device killed mid-push', () => {
       }
     }
     const local = await EventStore.openDirectory(directory);
+    opened.add(local);
     const sync = startSync(local, remote.open);
+    opened.add({ close: () => sync.stop() });
     await sync.flushed();
     const reader = await remote.open();
     opened.add(reader);

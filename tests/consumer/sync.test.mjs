@@ -2,7 +2,7 @@
 // test switches: pending and confirmed events, pulls, each answer to a
 // conflict, what is refused, filters, stopping and starting again. The same
 // against a real nats-server is in sync-jetstream.test.mjs.
-import { describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 import { startSync } from 'aether-eventstore/sync';
@@ -29,6 +29,17 @@ function switchedRemote() {
   return remote;
 }
 
+/** Every sync a test started: stopped after it, passed or failed, so that none keeps the file from ending. */
+const running = [];
+afterEach(() => Promise.all(running.splice(0).map((sync) => sync.stop())));
+
+/** `startSync`, the sync remembered to be stopped after the test. */
+function started(...args) {
+  const sync = startSync(...args);
+  running.push(sync);
+  return sync;
+}
+
 const event = (actorId, version, extra = {}) => ({ eventType: 'Noted', actorId, version, data: { n: version }, ...extra });
 
 /** The store's events of every actor in `actors`, version order. */
@@ -46,7 +57,7 @@ describe('sync: pending, then confirmed', () => {
     const remote = switchedRemote();
     remote.online = false;
     const local = new EventStore();
-    const sync = startSync(local, remote.connect);
+    const sync = started(local, remote.connect);
     const saved = await local.saveEvent(event('list-1', 1, { id: 'e-1', metadata: { userId: 'ann' } }));
     assert.deepEqual(await local.getEvents('list-1'), [saved], 'reads show the pending event');
     assert.equal(await local.getLatestVersion('list-1'), 1);
@@ -76,7 +87,7 @@ describe('sync: pending, then confirmed', () => {
   test('a batch stays atomic, and actors are pushed in local order with their ids (a remote store given as it is)', async () => {
     const remote = switchedRemote();
     const local = new EventStore();
-    const sync = startSync(local, remote.store);
+    const sync = started(local, remote.store);
     await sync.flushed();
     assert.equal(sync.status, 'online', 'flushed() resolves once a round has reported how things stand');
     const batch = await local.saveEvents([event('a', 1), event('a', 2), event('b', 1)]);
@@ -90,9 +101,9 @@ describe('sync: pending, then confirmed', () => {
   test('another device\'s events are pulled as confirmed, and local subscribers hear them', async () => {
     const remote = switchedRemote();
     const other = new EventStore();
-    const otherSync = startSync(other, remote.connect);
+    const otherSync = started(other, remote.connect);
     const local = new EventStore();
-    const sync = startSync(local, remote.connect);
+    const sync = started(local, remote.connect);
     const heard = [];
     local.subscribe((notice) => heard.push(notice));
     const saved = await other.saveEvents([event('x', 1), event('x', 2)]);
@@ -115,13 +126,13 @@ describe('sync: conflicts', () => {
   async function conflict(onConflict) {
     const remote = switchedRemote();
     const a = new EventStore();
-    const syncA = startSync(a, remote.connect);
+    const syncA = started(a, remote.connect);
     const ofA = await a.saveEvents([event('list', 1, { id: 'a1' }), event('list', 2, { id: 'a2' })]);
     await syncA.flushed();
     remote.online = false;
     const b = new EventStore();
     const seen = [];
-    const syncB = startSync(b, remote.connect, {
+    const syncB = started(b, remote.connect, {
       onConflict: onConflict && ((c) => (seen.push(c), onConflict(c))),
     });
     const ofB = await b.saveEvents([event('list', 1, { id: 'b1' }), event('list', 2, { id: 'b2' }), event('list', 3, { id: 'b3' })]);
@@ -215,7 +226,7 @@ describe('sync: conflicts', () => {
     remote.online = false;
     const b = new EventStore();
     const seen = [];
-    const sync = startSync(b, remote.connect, { onConflict: (c) => (seen.push(c), 'rebase') });
+    const sync = started(b, remote.connect, { onConflict: (c) => (seen.push(c), 'rebase') });
     try {
       const [mine] = await b.saveEvents([event('list', 1, { id: 'b1' })]);
       remote.online = true;
@@ -245,7 +256,7 @@ describe('sync: what it refuses, filters, stopping', () => {
   test('a store that already holds events saved before sync is refused, and keeps working unsynced', async () => {
     const local = new EventStore();
     await local.saveEvent(event('old', 1));
-    const sync = startSync(local, switchedRemote().connect);
+    const sync = started(local, switchedRemote().connect);
     await assert.rejects(sync.flushed(), (error) => error instanceof StorageError && /importEvents/.test(error.message));
     assert.equal(sync.status, 'stopped');
     assert.ok(sync.lastError instanceof StorageError);
@@ -259,7 +270,7 @@ describe('sync: what it refuses, filters, stopping', () => {
     await old.saveEvents([event('old', 1), event('old', 2)]);
     const remote = switchedRemote();
     const local = new EventStore();
-    const sync = startSync(local, remote.connect);
+    const sync = started(local, remote.connect);
     assert.deepEqual(await local.importEvents(old.exportEvents()), { imported: 2, skipped: 0 });
     await sync.flushed();
     assert.deepEqual(await remote.store.getEvents('old'), await old.getEvents('old'));
@@ -269,7 +280,7 @@ describe('sync: what it refuses, filters, stopping', () => {
   test('filter: actors left out are confirmed locally at once and never pushed', async () => {
     const remote = switchedRemote();
     const local = new EventStore();
-    const sync = startSync(local, remote.connect, { filter: (actorId) => !actorId.startsWith('draft-') });
+    const sync = started(local, remote.connect, { filter: (actorId) => !actorId.startsWith('draft-') });
     await local.saveEvent(event('draft-1', 1));
     await local.saveEvent(event('list', 1));
     await sync.flushed();
@@ -282,7 +293,7 @@ describe('sync: what it refuses, filters, stopping', () => {
   test('after stop(), saves stay pending; a new startSync pushes them', async () => {
     const remote = switchedRemote();
     const local = new EventStore();
-    const sync = startSync(local, remote.connect);
+    const sync = started(local, remote.connect);
     const statuses = [];
     sync.onStatus((status) => statuses.push(status));
     await sync.flushed();
@@ -292,7 +303,7 @@ describe('sync: what it refuses, filters, stopping', () => {
     const later = await local.saveEvent(event('later', 1));
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(await remote.store.getEvents('later'), []);
-    const again = startSync(local, remote.connect);
+    const again = started(local, remote.connect);
     await again.flushed();
     assert.deepEqual(await remote.store.getEvents('later'), [later]);
     await again.stop();
@@ -300,7 +311,7 @@ describe('sync: what it refuses, filters, stopping', () => {
 
   test('closing the local store ends its sync quietly', async () => {
     const local = new EventStore();
-    const sync = startSync(local, switchedRemote().connect);
+    const sync = started(local, switchedRemote().connect);
     await sync.flushed();
     const reported = [];
     const original = console.error;
@@ -320,7 +331,7 @@ describe('sync: what it refuses, filters, stopping', () => {
     remote.online = false;
     let attempts = 0;
     const local = new EventStore();
-    const sync = startSync(local, () => (attempts++, remote.connect()));
+    const sync = started(local, () => (attempts++, remote.connect()));
     await new Promise((resolve) => sync.onStatus((status) => status === 'offline' && resolve()));
     const before = attempts;
     for (let version = 1; version <= 100; version++) await local.saveEvent(event('busy', version));
@@ -335,7 +346,7 @@ describe('sync: what it refuses, filters, stopping', () => {
     const remote = switchedRemote();
     remote.online = false;
     const local = new EventStore();
-    const sync = startSync(local, remote.connect, { filter: (actorId) => actorId !== 'draft' });
+    const sync = started(local, remote.connect, { filter: (actorId) => actorId !== 'draft' });
     await new Promise((resolve) => sync.onStatus((status) => status === 'offline' && resolve()));
     const heard = new Promise((resolve) => local.subscribe(resolve));
     const [saved] = await local.saveEvents([event('draft', 1)]);
@@ -360,7 +371,7 @@ describe('sync: what it refuses, filters, stopping', () => {
       close: async () => {},
     };
     const local = new EventStore();
-    const sync = startSync(local, slow);
+    const sync = started(local, slow);
     for (let version = 1; version <= 3; version++) await local.saveEvents([event('a', version), event(`b${version}`, 1)]);
     while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await sync.stop();
@@ -387,7 +398,7 @@ describe('sync: what it refuses, filters, stopping', () => {
     console.error = (...args) => reported.push(args.join(' '));
     try {
       const local = new EventStore();
-      const sync = startSync(local, rewritten);
+      const sync = started(local, rewritten);
       const stopped = new Promise((resolve) => sync.onStatus((status) => status === 'stopped' && resolve()));
       await local.saveEvent(event('a', 2));
       await stopped;
@@ -403,8 +414,8 @@ describe('sync: what it refuses, filters, stopping', () => {
   test('two syncs of one store: one syncs at a time, the other takes over when it stops', async () => {
     const remote = switchedRemote();
     const local = new EventStore();
-    const first = startSync(local, remote.connect);
-    const second = startSync(local, remote.connect);
+    const first = started(local, remote.connect);
+    const second = started(local, remote.connect);
     await local.saveEvent(event('t', 1));
     await first.flushed();
     await first.stop();
