@@ -133,6 +133,50 @@ test('chromium: two tabs racing for the same versions: exactly one wins each of 
   await closeTabs(pages);
 });
 
+test('chromium: two tabs racing with gaps between versions: every stored version above all before it', async () => {
+  const pages = await openTabs(2);
+  const name = databaseName();
+  const race = (page, tab) =>
+    page.evaluate(
+      async ({ name, tab }) => {
+        const { EventStore, isVersionConflict } = window.aether;
+        const store = await EventStore.openIndexedDb(name);
+        const won = [];
+        let conflicts = 0;
+        // Versions may skip: each save claims one to three versions past the last it knows of.
+        let version = 1;
+        for (let attempt = 0; attempt < 150; attempt++) {
+          try {
+            await store.saveEvent({ eventType: 'Claimed', actorId: 'race', version, data: { tab } });
+            won.push(version);
+            version += 1 + Math.floor(Math.random() * 3);
+          } catch (error) {
+            if (!isVersionConflict(error)) throw error;
+            if (!(error.currentVersion >= version)) throw new Error(`refused ${version} below the latest ${error.currentVersion}`);
+            conflicts += 1;
+            version = error.currentVersion + 1 + Math.floor(Math.random() * 3);
+          }
+        }
+        await store.close();
+        return { won, conflicts };
+      },
+      { name, tab },
+    );
+  const [left, right] = await Promise.all([race(pages[0], 'left'), race(pages[1], 'right')]);
+  assert.ok(left.conflicts + right.conflicts > 0, 'the tabs did race');
+  const stored = await pages[0].evaluate(async (name) => {
+    const store = await window.aether.EventStore.openIndexedDb(name);
+    const all = await store.readAll({ limit: 1000 });
+    await store.close();
+    return all.map(({ event }) => [event.version, event.data.tab]);
+  }, name);
+  // In commit order, each version is above every one committed before it: the version rule held in every transaction.
+  assert.ok(stored.every(([version], i) => i === 0 || version > stored[i - 1][0]), JSON.stringify(stored));
+  assert.deepEqual(stored.filter(([, tab]) => tab === 'left').map(([version]) => version), left.won);
+  assert.deepEqual(stored.filter(([, tab]) => tab === 'right').map(([version]) => version), right.won);
+  await closeTabs(pages);
+});
+
 test('chromium: a tab hears the events another tab commits, in order', async () => {
   const [writer, listener] = await openTabs(2);
   const name = databaseName();
