@@ -205,10 +205,23 @@ function unnumberedRecord({ actorIds, versions, utf8 }) {
   return { keys, heads: keys, events: utf8 };
 }
 
-/** A record (layout 4) of one event at `position`. */
-function singleRecord(position, actorId, version, bytes) {
-  const keys = [[actorId, version]];
-  return { sequenceNumber: position, keys, heads: keys, events: bytes };
+/**
+ * A record (layout 4, see commitRecord) of `events` (`{ actorId, version,
+ * bytes }` each, in position order) after position `last`.
+ */
+function eventsRecord(events, last) {
+  const utf8 = new Uint8Array(events.reduce((length, { bytes }) => length + bytes.length + 1, -1));
+  const ends = new Uint32Array(events.length);
+  let end = 0;
+  events.forEach(({ bytes }, i) => {
+    if (i > 0) utf8[end++] = COMMA;
+    utf8.set(bytes, end);
+    end += bytes.length;
+    ends[i] = end;
+  });
+  const actorIds = events.map(({ actorId }) => actorId);
+  const versions = events.map(({ version }) => version);
+  return commitRecord([{ events: { actorIds, versions, utf8, ends } }], last);
 }
 
 /** Whether `ends` splits `length` bytes into `count` comma-separated events. */
@@ -1069,22 +1082,30 @@ export class IndexedDbBackend {
     };
     const recorded = [];
     const moved = []; // pending records made confirmed: checked below, never trusted
+    const stored = []; // the confirmed events this change stores, `{ actorId, version, bytes }` each, in one record
+    const storedIds = new Map(); // `${version} ${actorId}` -> id of each of them, for one confirmed twice in the change
     for (let i = 0; i < confirmed.ids.length; i++) {
       const actorId = confirmed.actorIds[i];
       const version = confirmed.versions[i];
       const id = confirmed.ids[i];
+      const inChange = storedIds.get(`${version} ${actorId}`);
       const [pendingRecord, confirmedBytes, latest] = await Promise.all([
         request(pendingIndex.get([actorId, version])),
         request(eventIndex.get(this.#versionsFrom(actorId, version))).then((record) => eventIn(record, actorId, version)),
         latestConfirmed(actorId),
       ]);
-      if (pendingRecord !== undefined) {
+      if (inChange !== undefined) {
+        if (inChange !== id) {
+          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
+        }
+        continue; // confirmed earlier in this change
+      } else if (pendingRecord !== undefined) {
         if (pendingRecord.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
         pendingStore.delete(pendingRecord.localOrder);
         const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);
         moved.push({ actorId, version, bytes });
-        events.add(singleRecord(++position, actorId, version, bytes));
-        recorded.push([position, bytes]);
+        stored.push({ actorId, version, bytes });
+        recorded.push([++position, bytes]);
         removed.add(pendingRecord.localOrder);
       } else if (confirmedBytes !== undefined) {
         if (storedId(confirmedBytes) !== id) {
@@ -1097,12 +1118,14 @@ export class IndexedDbBackend {
         const below = await request(pendingIndex.openKeyCursor(this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true)));
         if (below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
         const bytes = preparedBytes(confirmed, i);
-        events.add(singleRecord(++position, actorId, version, bytes.slice()));
-        recorded.push([position, bytes]);
+        stored.push({ actorId, version, bytes });
+        recorded.push([++position, bytes]);
       }
+      storedIds.set(`${version} ${actorId}`, id);
       confirmedLatest.set(actorId, version);
     }
     if (moved.length > 0) checkMoved(moved);
+    if (stored.length > 0) events.add(eventsRecord(stored, lastPosition));
 
     // 3. The new pending events, at the end of local order, each above its actor's latest version.
     const pendingLatest = new Map();

@@ -319,10 +319,15 @@ export class MemoryBackend {
     const confirmedLatest = (actorId) => latest.get(actorId) ?? this.#core.getLatestVersion(actorId);
     const firstRemaining = (actorId) => pending.ofActor(actorId).find((event) => !removed.has(event));
     const appended = [];
+    const inChange = new Map(); // `${version} ${actorId}` -> id of each event this change confirms, for one confirmed twice
     for (const event of eachPrepared(unwrapEvents(prepareEvents(confirmed)))) {
       const { actorId, version, id } = event;
       const match = pending.find(actorId, version);
-      if (match && !removed.has(match)) {
+      const again = inChange.get(`${version} ${actorId}`);
+      if (again !== undefined) {
+        if (again !== id) throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
+        continue;
+      } else if (match && !removed.has(match)) {
         if (match.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
         removed.add(match);
         appended.push(match.json);
@@ -336,6 +341,7 @@ export class MemoryBackend {
         if (below && below.version < version) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
         appended.push(event.json);
       }
+      inChange.set(`${version} ${actorId}`, id);
       latest.set(actorId, version);
     }
     const newPending = eachPrepared(unwrapEvents(prepareEvents(added)));

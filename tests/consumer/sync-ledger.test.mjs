@@ -358,6 +358,19 @@ kinds.forEach((kind, k) => {
       assert.equal(pendingCalls, 0);
     });
 
+    test('an event confirmed twice in one change is stored once; another at its version is a divergence', async (t) => {
+      const { store } = await fresh(t);
+      const { local } = await scenario(store);
+      const d1 = remoteEvent('d', 1);
+      const d2 = remoteEvent('d', 2);
+      await commit(store, { confirmed: [d1, local[0], d2, d1, local[0]] });
+      assert.deepEqual((await store.readAll({ after: 3 })).map((r) => r.event), [d1, local[0], d2]);
+      const before = await everything(store, ['a', 'b', 'c', 'd', 'e']);
+      const e1 = remoteEvent('e', 1);
+      await assert.rejects(commit(store, { confirmed: [e1, { ...e1, id: 'another' }] }), (error) => isStorageError(error) && /diverged/.test(error.message));
+      assert.deepEqual(await everything(store, ['a', 'b', 'c', 'd', 'e']), before, 'nothing of the refused change stored');
+    });
+
     test('drops pending events and the snapshots taken at or above the lowest dropped version', async (t) => {
       const { store } = await fresh(t);
       const { local } = await scenario(store);
