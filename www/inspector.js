@@ -183,6 +183,7 @@ export function renderTimeline(timeline, { replay, snapshot, from, latest, pendi
       (waiting > 0 ? ` ${waiting} pending: not yet accepted by the server.` : ''),
   });
   timeline.replaceChildren(...(latest > 0 ? [status] : []), ...nodes);
+  timeline.dataset.latest = String(latest); // the version shown, for whoever waits for it (the tests)
   drawCausation(timeline);
 }
 

@@ -41,8 +41,12 @@ async function addItem(page, name) {
   await page.waitForFunction((count) => document.querySelectorAll('#items li').length > count, before);
 }
 
+/** Waits until the list and the inspector both show `version` (the inspector renders after the list). */
 const atVersion = (page, version) =>
-  page.waitForFunction((v) => document.querySelector('#summary').textContent.includes(`version ${v} `), version);
+  page.waitForFunction(
+    (v) => document.querySelector('#summary').textContent.includes(`version ${v} `) && document.querySelector('#timeline').dataset.latest === String(v),
+    version,
+  );
 
 const hasItem = (page, name) =>
   page.waitForFunction((n) => [...document.querySelectorAll('#items li span')].some((s) => s.textContent === n), name);
