@@ -207,21 +207,16 @@ function unnumberedRecord({ actorIds, versions, utf8 }) {
 
 /**
  * A record (layout 4, see commitRecord) of `events` (`{ actorId, version,
- * bytes }` each, in position order) after position `last`.
+ * bytes }` each, in position order) after position `last`. A record of one
+ * event holds its `bytes` as they are: not a view of a larger buffer, whose
+ * whole would be stored.
  */
 function eventsRecord(events, last) {
-  const utf8 = new Uint8Array(events.reduce((length, { bytes }) => length + bytes.length + 1, -1));
-  const ends = new Uint32Array(events.length);
-  let end = 0;
-  events.forEach(({ bytes }, i) => {
-    if (i > 0) utf8[end++] = COMMA;
-    utf8.set(bytes, end);
-    end += bytes.length;
-    ends[i] = end;
-  });
-  const actorIds = events.map(({ actorId }) => actorId);
-  const versions = events.map(({ version }) => version);
-  return commitRecord([{ events: { actorIds, versions, utf8, ends } }], last);
+  // Each event a save of its own, which commitRecord joins.
+  const saves = events.map(({ actorId, version, bytes }) => ({
+    events: { actorIds: [actorId], versions: [version], utf8: bytes, ends: [bytes.length] },
+  }));
+  return commitRecord(saves, last);
 }
 
 /** Whether `ends` splits `length` bytes into `count` comma-separated events. */
@@ -1047,7 +1042,7 @@ export class IndexedDbBackend {
   /**
    * The steps of syncCommit inside its transaction, in the order the ledger
    * specifies. Resolves with the confirmed events added (each `[position, bytes]`,
-   * a record each) and whether the pending or rejected events changed.
+   * all in one record) and whether the pending or rejected events changed.
    */
   async #applySyncChange(transaction, { confirmed, dropped, pending, rejected, remotePosition }) {
     const events = transaction.objectStore(EVENTS);
@@ -1118,7 +1113,7 @@ export class IndexedDbBackend {
         const below = await request(pendingIndex.openKeyCursor(this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true)));
         if (below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
         const bytes = preparedBytes(confirmed, i);
-        stored.push({ actorId, version, bytes });
+        stored.push({ actorId, version, bytes: bytes.slice() });
         recorded.push([++position, bytes]);
       }
       storedIds.set(`${version} ${actorId}`, id);
