@@ -46,6 +46,21 @@ function freezeParsed(value) {
   }
 }
 
+/**
+ * A page of the global order from `backend`: `{ events, positions }`, the
+ * events parsed and the position of each. From `readAllEvents` where the
+ * backend has it (without the `{ position, event }` wrappers a page parses
+ * about a fifth faster), else from `readAll`.
+ */
+export async function readPage(backend, after, limit) {
+  if (backend.readAllEvents) {
+    const { events, positions } = await backend.readAllEvents(after, limit);
+    return { events: JSON.parse(events), positions };
+  }
+  const entries = JSON.parse(await backend.readAll(after, limit));
+  return { events: entries.map((entry) => entry.event), positions: entries.map((entry) => entry.position) };
+}
+
 /** A notification as listeners receive it, deep-frozen; `event` is freshly parsed. */
 function notification(position, event) {
   if (typeof event === 'object' && event !== null) freezeParsed(event);
@@ -212,19 +227,9 @@ export class Feed {
   async #readToEnd(subscription) {
     if (wasmPending()) await wasmPending();
     while (subscription.active) {
-      const after = Math.max(subscription.cursor, 0);
-      let count;
-      if (this.#backend.readAllEvents) {
-        const { events, positions } = await this.#backend.readAllEvents(after, PAGE);
-        const page = JSON.parse(events);
-        for (let i = 0; i < page.length; i++) subscription.deliver(notification(positions[i], page[i]));
-        count = page.length;
-      } else {
-        const page = JSON.parse(await this.#backend.readAll(after, PAGE));
-        for (const entry of page) subscription.deliver(notification(entry.position, entry.event));
-        count = page.length;
-      }
-      if (count < PAGE) return;
+      const { events, positions } = await readPage(this.#backend, Math.max(subscription.cursor, 0), PAGE);
+      for (let i = 0; i < events.length; i++) subscription.deliver(notification(positions[i], events[i]));
+      if (events.length < PAGE) return;
     }
   }
 }
