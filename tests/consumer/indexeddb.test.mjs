@@ -63,9 +63,8 @@ function recordPayloads(record) {
   return keys.map((_, i) => events.subarray(i === 0 ? 0 : ends[i - 1] + 1, ends[i]));
 }
 
-/** A stored record with the bytes of some of its events replaced (`replaced`: index -> bytes), as damage would. */
-function withEvents(record, replaced) {
-  const payloads = recordPayloads(record).map((bytes, i) => replaced[i] ?? bytes);
+/** Events' bytes as a record holds them: `events` comma-separated, event `i` ending at `ends[i]`. */
+function joined(payloads) {
   const events = new Uint8Array(payloads.reduce((total, bytes) => total + bytes.length + 1, -1));
   const ends = [];
   let at = 0;
@@ -75,7 +74,24 @@ function withEvents(record, replaced) {
     ends.push(at);
     if (i < payloads.length - 1) events[at++] = 0x2c;
   });
-  return { ...record, events, ends };
+  return { events, ends };
+}
+
+/** A stored record with the bytes of some of its events replaced (`replaced`: index -> bytes), as damage would. */
+function withEvents(record, replaced) {
+  return { ...record, ...joined(recordPayloads(record).map((bytes, i) => replaced[i] ?? bytes)) };
+}
+
+/** Writes the sync ledger's records as layouts 2 and 3 did, in `tx`, and resolves once it has committed. */
+function ledgerWritten(tx, { pending = [], rejected = [], remotePosition }) {
+  const encoder = new TextEncoder();
+  for (const e of pending) tx.objectStore('pending').add({ actorId: e.actorId, version: e.version, id: e.id, event: encoder.encode(JSON.stringify(e)) });
+  for (const { event: e, reason } of rejected) tx.objectStore('rejected').add({ event: encoder.encode(JSON.stringify(e)), reason });
+  if (remotePosition !== undefined) tx.objectStore('sync').add({ remotePosition }, 'state');
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onabort = () => reject(tx.error);
+  });
 }
 
 /** How many events stored records hold. */
@@ -595,13 +611,7 @@ async function layoutTwoDatabase({ indexedDB, name }, { events = [], damaged = [
   const tx = db.transaction(['events', 'pending', 'rejected', 'sync'], 'readwrite');
   for (const [sequenceNumber, e] of events) tx.objectStore('events').add({ sequenceNumber, actorId: e.actorId, version: e.version, event: encoder.encode(JSON.stringify(e)) });
   for (const [sequenceNumber, actorId, version, bytes] of damaged) tx.objectStore('events').add({ sequenceNumber, actorId, version, event: bytes });
-  for (const e of pending) tx.objectStore('pending').add({ actorId: e.actorId, version: e.version, id: e.id, event: encoder.encode(JSON.stringify(e)) });
-  for (const { event: e, reason } of rejected) tx.objectStore('rejected').add({ event: encoder.encode(JSON.stringify(e)), reason });
-  if (remotePosition !== undefined) tx.objectStore('sync').add({ remotePosition }, 'state');
-  await new Promise((resolve, reject) => {
-    tx.oncomplete = resolve;
-    tx.onabort = () => reject(tx.error);
-  });
+  await ledgerWritten(tx, { pending, rejected, remotePosition });
   db.close();
 }
 
@@ -671,26 +681,12 @@ async function layoutThreeDatabase({ indexedDB, name }, { records = [], pending 
   opening.onupgradeneeded = () => createOldLayout(opening.result, 3);
   const db = await requested(opening);
   const encoder = new TextEncoder();
-  const tx = db.transaction(['events', 'pending', 'sync'], 'readwrite');
+  const tx = db.transaction(['events', 'pending', 'rejected', 'sync'], 'readwrite');
   for (const [sequenceNumber, events] of records) {
-    const payloads = events.map((e) => encoder.encode(JSON.stringify(e)));
-    const joined = new Uint8Array(payloads.reduce((length, bytes) => length + bytes.length + 1, -1));
-    const ends = [];
-    let at = 0;
-    for (const bytes of payloads) {
-      if (at > 0) joined[at++] = 0x2c;
-      joined.set(bytes, at);
-      at += bytes.length;
-      ends.push(at);
-    }
-    tx.objectStore('events').add({ sequenceNumber, keys: events.map((e) => [e.actorId, e.version]), events: joined, ends: Uint32Array.from(ends) });
+    const { events: bytes, ends } = joined(events.map((e) => encoder.encode(JSON.stringify(e))));
+    tx.objectStore('events').add({ sequenceNumber, keys: events.map((e) => [e.actorId, e.version]), events: bytes, ends: Uint32Array.from(ends) });
   }
-  for (const e of pending) tx.objectStore('pending').add({ actorId: e.actorId, version: e.version, id: e.id, event: encoder.encode(JSON.stringify(e)) });
-  if (remotePosition !== undefined) tx.objectStore('sync').add({ remotePosition }, 'state');
-  await new Promise((resolve, reject) => {
-    tx.oncomplete = resolve;
-    tx.onabort = () => reject(tx.error);
-  });
+  await ledgerWritten(tx, { pending, remotePosition });
   db.close();
 }
 
