@@ -4,9 +4,10 @@
 // retries are the Rust core's, whatever the backend.
 //
 // A backend takes and returns JSON text, with read arguments already checked:
-//   saveEvent(json, copy) -> { stored: json, retried }, or { event, retried }
-//     (the stored event as an object of its own, built from `copy`, see
-//     encodeEventCopy; a backend may ignore `copy`)
+//   saveEvent({ json, copy? }) -> { stored: json, retried }, or { event,
+//     retried } (the stored event as an object of its own, built from `copy`,
+//     see encodeEventCopy, whose `json` is made when first read; a backend
+//     may ignore `copy`)
 //   saveEvents(jsonArray, copies) -> { stored: jsonArray, retried }, or
 //     { events, retried } (built from `copies`, see encodeEventsCopy; a backend
 //     may ignore `copies`)
@@ -192,9 +193,8 @@ export class EventStore {
     if (this.#held) await this.#held;
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
-    const { json, copy } = encodeEventCopy(event);
     // A backend may answer at once (memory), sparing a turn of the event loop's microtasks.
-    const pending = backend.saveEvent(json, copy);
+    const pending = backend.saveEvent(encodeEventCopy(event));
     const saved = pending instanceof Promise ? await pending : pending;
     return saved.event ?? JSON.parse(saved.stored);
   }
@@ -326,7 +326,7 @@ export class EventStore {
     const backend = this.#open();
     if (wasmPending()) await wasmPending();
     const saves = {
-      saveOne: (json) => this.#open().saveEvent(json),
+      saveOne: (json) => this.#open().saveEvent({ json }),
       saveMany: (json) => this.#open().saveEvents(json),
     };
     return importLines(source, saves, backend.oneActorPerBatch === true);

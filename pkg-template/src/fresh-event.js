@@ -5,6 +5,7 @@
 // stored JSON. Shared by the backends: memory, IndexedDB, directory, JetStream.
 
 import { EventWriter, wasmMemory } from '#wasm';
+import { writeObjectLedBy } from './json-writer.js';
 import { newEventId } from './random-id.js';
 
 /** Up to when (the year 10000) `toISOString` writes what the core writes. */
@@ -48,7 +49,6 @@ export function storedEvent(copy, id, timestamp) {
   return event;
 }
 
-const utf8 = new TextEncoder();
 /** The largest input area kept: larger events take the usual way. */
 const MAX_AREA = 1 << 20;
 
@@ -89,19 +89,35 @@ export class InputArea {
   }
 }
 
+/** The smallest input area asked for: most events fit, so one view serves save after save. */
+const MIN_INPUT_AREA = 4096;
+
 /**
- * What a new event's one call into the core is given: `{ id, now, input }`,
- * `input` its JSON with the `id` made here (a random UUID v4, as the core
- * makes) first, `now` the time of saving. `undefined` where that cannot be done
- * (`copy` has an `id` or `timestamp`, there is no `crypto.getRandomValues`, the
- * clock is past the year 9999), for the caller to save the event the usual way.
+ * Writes a new event's input for its one call into the core (its JSON as
+ * UTF-8, written from its copy, with an `id` made here, a random UUID v4 as
+ * the core makes, first) to the start of `area` (see `InputArea`), leaving
+ * the area at least `size(length)` bytes long. Answers `{ id, now, length }`,
+ * `now` the time of saving; `undefined` where that cannot be done (the event
+ * has an `id`, a `timestamp` or a field the contract does not name, there is
+ * no `crypto.getRandomValues`, the clock is past the year 9999, the area
+ * cannot be that large), for the caller to save the event the usual way.
  */
-export function freshInput(json, copy) {
-  if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || newEventId === undefined) return undefined;
+export function writeFreshInput(encoded, area, size) {
+  const { copy } = encoded;
+  if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || !encoded.onlyContractFields || newEventId === undefined) return undefined;
   const now = Date.now();
-  if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS) || json.length <= 2) return undefined;
+  if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS)) return undefined;
   const id = newEventId();
-  return { id, now, input: `{"id":"${id}",${json.slice(1)}` };
+  let view = area.view(MIN_INPUT_AREA);
+  if (view === undefined) return undefined;
+  let length = writeObjectLedBy('id', id, copy, view, 0);
+  if (size(length) > view.length) {
+    // It did not fit (the bytes past the end went nowhere): again, in an area large enough.
+    view = area.view(size(length));
+    if (view === undefined) return undefined;
+    length = writeObjectLedBy('id', id, copy, view, 0);
+  }
+  return { id, now, length };
 }
 
 /** @type {EventWriter | undefined} one for every store: preparing is synchronous */
@@ -110,23 +126,22 @@ const written = new InputArea((length) => (writer ??= new EventWriter()).inputAr
 
 /**
  * A new event prepared for a durable backend: `events` as `unwrapEvents` of
- * `prepareEvent(json)` gives them (their `utf8` the very bytes it would give,
- * but for the id), and `event`, the stored event built from `copy` (see
- * `storedEvent`). `undefined` where that cannot be done (see `freshInput`, or
- * JSON too large for the area), for the caller to prepare the event the usual way.
+ * `prepareEvent(encoded.json)` gives them (their `utf8` the very bytes it
+ * would give, but for the id), and `event`, the stored event built from the
+ * copy (see `storedEvent`). `undefined` where that cannot be done (see
+ * `writeFreshInput`), for the caller to prepare the event the usual way.
  * Throws what `prepareEvent` throws for an event the core refuses.
+ * @param {{ json: string, copy?: Record<string, unknown>, onlyContractFields?: boolean }} encoded as `encodeEventCopy` gives it
  */
-export function prepareFresh(json, copy) {
-  const fresh = freshInput(json, copy);
+export function prepareFresh(encoded) {
+  // The canonical JSON is written after the input: about as long, and a timestamp more.
+  const fresh = writeFreshInput(encoded, written, (length) => 2 * length + 128);
   if (fresh === undefined) return undefined;
-  const { id, now, input } = fresh;
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit; the canonical JSON, written after it, about as many.
-  const view = written.view(input.length * 6 + 128);
-  if (view === undefined) return undefined;
-  const { written: length } = utf8.encodeInto(input, view);
+  const { id, now, length } = fresh;
   const stored = writer.prepareWrittenEvent(length, now);
   if (stored === -1) throw writer.takeError();
   if (stored < 0) return undefined;
+  const { copy } = encoded;
   const events = {
     ids: [id],
     actorIds: [copy.actorId],

@@ -4,9 +4,13 @@
 // encoding would give) holds nothing but JSON values, so the engine's own
 // `JSON.stringify` encodes it, flat and fast. The core then checks the fields' rules.
 //
-// Each property is read exactly once, so a getter or proxy cannot show one value
-// to the check and another to the encoding. A store can hand back the copy as
-// the stored event without parsing its JSON again.
+// The copy is made from one read of each property, so a getter or proxy cannot
+// show one value to the check and another to the encoding. A quick pass copies
+// the common record (plain objects, arrays, well-formed strings, finite
+// numbers, only the contract's fields); whatever it does not simply copy sends
+// the record through the careful pass, which reads it again and names what is
+// wrong. A store can hand back the copy as the stored event without parsing
+// its JSON again.
 
 import { ValidationError } from './errors.js';
 
@@ -154,6 +158,71 @@ function setOwn(object, key, value) {
  */
 let unknownOfLast = '';
 
+/** Thrown by the quick pass at whatever it leaves to the careful one. */
+const CAREFUL = Symbol('careful');
+
+/**
+ * The copy of `value`, as `copyValue` makes it, without the bookkeeping that
+ * names a problem (no path, no list of containers: a cycle ends at the depth
+ * limit). Throws at anything it does not simply copy.
+ */
+function quickValue(value, depth) {
+  switch (typeof value) {
+    case 'string':
+      if (isWellFormed(value)) return value;
+      break;
+    case 'number':
+      if (Number.isFinite(value)) return value + 0;
+      break;
+    case 'boolean':
+      return value;
+    case 'object':
+      if (value === null) return null;
+      if (depth < MAX_DEPTH) return Array.isArray(value) ? quickArray(value, depth + 1) : quickObject(value, depth + 1);
+      break;
+  }
+  throw CAREFUL;
+}
+
+function quickArray(array, depth) {
+  const length = array.length;
+  const copy = [];
+  for (let index = 0; index < length; index++) {
+    const element = array[index];
+    if (element === undefined) throw CAREFUL;
+    copy.push(quickValue(element, depth));
+  }
+  return copy;
+}
+
+function quickObject(object, depth) {
+  if (!isPlainObject(object)) throw CAREFUL;
+  const copy = {};
+  for (const key of Object.keys(object)) {
+    const property = object[key];
+    if (property === undefined) continue;
+    if (key === '__proto__' || !isWellFormed(key)) throw CAREFUL;
+    copy[key] = quickValue(property, depth);
+  }
+  return copy;
+}
+
+/** `copyRecord`'s quick pass: throws where the record has fields the contract does not name, or anything `quickValue` leaves. */
+function quickRecord(record, fields) {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw CAREFUL;
+  const copy = {};
+  let copied = 0;
+  for (const field of fields) {
+    const value = record[field];
+    if (value === undefined) continue;
+    copy[field] = quickValue(value, 0);
+    copied++;
+  }
+  // Any other own field, or a listed one that is inherited or undefined, is the careful pass's.
+  if (Object.keys(record).length !== copied) throw CAREFUL;
+  return copy;
+}
+
 /**
  * Copies the listed fields of a caller's object (`what` it is, for messages),
  * checking every value as it goes; a `Date` timestamp becomes its ISO string.
@@ -161,6 +230,13 @@ let unknownOfLast = '';
  * is the record's encoding (the fields it does not name aside, see `unknownOfLast`).
  */
 function copyRecord(record, fields, what, segments) {
+  try {
+    const copy = quickRecord(record, fields);
+    unknownOfLast = '';
+    return copy;
+  } catch {
+    // Copied again, with care: a problem is named, a Date or unknown field handled.
+  }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw invalid(segments, `must be ${what} (an object with its fields), not ${describe(record)}`);
   }
@@ -224,24 +300,44 @@ function recordJson(copy, unknown) {
 }
 
 /**
- * One event as JSON text.
- * @param {unknown} event
- * @returns {string}
+ * An event as `encodeEventCopy` gives it: its `copy`, and its JSON text
+ * (`json`), made when first read: a new event's save writes the copy's bytes
+ * straight where the core reads them (see fresh-event.js), and never needs it.
  */
-export function encodeEvent(event) {
-  return encodeEventCopy(event).json;
+class EncodedEvent {
+  /** The caller's fields that the contract does not name, as `,"name":null` each. */
+  #unknown;
+  /** @type {string | undefined} */
+  #json;
+
+  constructor(copy, unknown) {
+    /** @type {Record<string, unknown>} */
+    this.copy = copy;
+    this.#unknown = unknown;
+  }
+
+  /** Whether the event has no field the contract does not name (the core refuses those by name). */
+  get onlyContractFields() {
+    return this.#unknown === '';
+  }
+
+  /** The event as JSON text. */
+  get json() {
+    return (this.#json ??= recordJson(this.copy, this.#unknown));
+  }
 }
 
 /**
- * One event as JSON text, and a copy of the fields it encodes: a fresh object
- * that shares nothing with `event` (only the contract's fields, each as
- * `JSON.parse` of the encoding would give it; a `Date` timestamp as its string).
+ * One event checked and copied: `copy` holds the fields it encodes, a fresh
+ * object that shares nothing with `event` (only the contract's fields, each as
+ * `JSON.parse` of the encoding would give it; a `Date` timestamp as its
+ * string), and `json` the event as JSON text.
  * @param {unknown} event
- * @returns {{ json: string, copy: Record<string, unknown> }}
+ * @returns {{ readonly json: string, readonly copy: Record<string, unknown>, readonly onlyContractFields: boolean }}
  */
 export function encodeEventCopy(event) {
   const copy = copyRecord(event, EVENT_FIELDS, 'an event', []);
-  return { json: recordJson(copy, unknownOfLast), copy };
+  return new EncodedEvent(copy, unknownOfLast);
 }
 
 /**

@@ -7,7 +7,7 @@ import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry } fr
 import { PendingChangedError, StorageError, storageError } from './errors.js';
 import { PendingEvents, jsonArray } from './pending-events.js';
 import { concatenate, unwrapEvents } from './records.js';
-import { InputArea, freshInput, storedEvent, timestampAt } from './fresh-event.js';
+import { InputArea, storedEvent, timestampAt, writeFreshInput } from './fresh-event.js';
 
 /**
  * Runs a call into the core. The core refuses what memory cannot hold with
@@ -44,7 +44,6 @@ function eachPrepared({ actorIds, versions, ids, utf8, ends }) {
   }));
 }
 
-const utf8 = new TextEncoder();
 /** How many actors' latest versions a store keeps at most (see `#latest`). */
 const MAX_KNOWN_LATEST = 10_000;
 
@@ -73,20 +72,18 @@ export class MemoryBackend {
   syncKey = `memory:${++instances}`;
 
   /**
-   * With `copy` (see `encodeEventCopy`), an unsynced store resolves with
-   * `{ event, retried }`, the stored event built from `copy` and the `id` and
+   * With a `copy` (see `encodeEventCopy`), an unsynced store resolves with
+   * `{ event, retried }`, the stored event built from it and the `id` and
    * `timestamp` the core gave it, rather than its JSON: parsing that again
    * cost more than the rest of the save in JavaScript.
    */
-  saveEvent(json, copy) {
-    if (this.#sync) return this.#savePending(unwrapEvents(prepareEvent(json)), false);
-    if (copy === undefined) {
+  saveEvent(encoded) {
+    if (this.#sync) return this.#savePending(unwrapEvents(prepareEvent(encoded.json)), false);
+    if (encoded.copy === undefined) {
       this.#latest.clear();
-      return this.#settled(guarded(() => this.#core.saveEvent(json)));
+      return this.#settled(guarded(() => this.#core.saveEvent(encoded.json)));
     }
-    const fresh = freshInput(json, copy);
-    const saved = fresh && this.#saveFresh(fresh, copy);
-    return saved ?? this.#saveBrief(json, copy);
+    return this.#saveFresh(encoded) ?? this.#saveBrief(encoded.json, encoded.copy);
   }
 
   /** The save of an event with `copy`, answered by saveEventBrief. */
@@ -102,18 +99,20 @@ export class MemoryBackend {
 
   /**
    * The save of a new event in one call into the core, with nothing to read
-   * back: `fresh` (see `freshInput`) is written straight into the core's input
-   * area. `undefined` where the JSON is too large for the area, for the caller
+   * back: its JSON is written straight into the core's input area (see
+   * `writeFreshInput`). `undefined` where that cannot be done, for the caller
    * to save the event the usual way.
    */
-  #saveFresh({ id, now, input }, copy) {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const area = this.#area.view(input.length * 3);
-    if (area === undefined) return undefined;
-    const { written } = utf8.encodeInto(input, area);
-    const answer = guarded(() => this.#core.saveWrittenEvent(written, now));
+  #saveFresh(encoded) {
+    // The core reads the input where it is: no room is needed after it.
+    const fresh = writeFreshInput(encoded, this.#area, (length) => length);
+    if (fresh === undefined) return undefined;
+    const { id, now, length } = fresh;
+    const answer = guarded(() => this.#core.saveWrittenEvent(length, now));
     if (answer < 0) throw this.#core.takeError();
-    if (answer === 0) return this.#saveBrief(input, copy); // a retry: saveEventBrief answers with the stored event
+    const { copy } = encoded;
+    // A retry (of an event stored under this very id): saveEventBrief answers with the stored event.
+    if (answer === 0) return this.#saveBrief(decoder.decode(this.#area.current().subarray(0, length)), copy);
     const event = storedEvent(copy, id, timestampAt(now));
     this.#advanced(copy);
     if (this.onCommitted) this.onCommitted(this.#core.readAll(this.#core.lastPosition() - 1, 1));
@@ -160,7 +159,7 @@ export class MemoryBackend {
     // UTF-8 takes at most 3 bytes per UTF-16 code unit.
     const area = this.#area.view(json.length * 3);
     if (area === undefined) return guarded(() => this.#core.saveEventsBrief(json));
-    const { written } = utf8.encodeInto(json, area);
+    const { written } = encoder.encodeInto(json, area);
     return guarded(() => this.#core.saveWrittenEventsBrief(written, Date.now()));
   }
 

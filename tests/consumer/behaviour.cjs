@@ -113,6 +113,20 @@ module.exports = function defineBehaviourTests(
       { data: JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') },
       { eventType: 'Größe 😀', commandId: 'ü 😀', metadata: { note: 'ü "q" \\ 😀', empty: '' }, data: { text: 'line\nbreak \u0001 \u2028 ü😀' } },
       { data: { deep: { a: { b: { c: [1, { d: 'é', e: [[[]]] }] } } }, '': 'empty key', 'ü😀': 1.5 } },
+      {
+        // Every character class a JSON string escapes or encodes in 1-4 bytes, numbers at their edges, keys in JavaScript's order.
+        data: {
+          controls: Array.from({ length: 32 }, (_, code) => String.fromCharCode(code)).join(''),
+          escaped: '"\\/\'',
+          edges: '\u007f\u0080\u07ff\u0800\ud7ff\ue000\uffff\u2028\u2029',
+          astral: '😀\u{10000}\u{10ffff}',
+          numbers: [0, -0, 1, -1.5, 0.1, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 2 ** 53 + 2, -123456789.125],
+          order: { 2: 'two', 1: 'one', b: 'b', a: 'a', 'k "\n😀': true, '': null },
+          nested: [[], {}, [[{ x: [false, true, null] }]]],
+        },
+      },
+      // Larger than a save's first input area (4 KiB).
+      { data: { long: `${'é'.repeat(3000)}${'x'.repeat(5000)}😀` } },
     ];
 
     test('what a save returns is exactly what reads return later, for every shape of input', async () => {

@@ -148,13 +148,13 @@ export class DirectoryBackend {
   }
 
   /**
-   * With `copy` (see `encodeEventCopy`), a new event resolves with `{ event,
-   * retried: false }`, built from `copy` (see `prepareFresh`).
+   * With a `copy` (see `encodeEventCopy`), a new event resolves with `{
+   * event, retried: false }`, built from it (see `prepareFresh`).
    */
-  saveEvent(json, copy) {
-    const fresh = prepareFresh(json, copy);
+  saveEvent(encoded) {
+    const fresh = prepareFresh(encoded);
     if (fresh !== undefined) return this.#enqueue(fresh.events, false, fresh.event);
-    return this.#enqueue(unwrapEvents(prepareEvent(json)), false);
+    return this.#enqueue(unwrapEvents(prepareEvent(encoded.json)), false);
   }
 
   saveEvents(json) {

@@ -478,13 +478,13 @@ class JetStreamBackend {
   }
 
   /**
-   * With `copy` (see `encodeEventCopy`), a new event resolves with `{ event,
-   * retried: false }`, built from `copy` (see `prepareFresh`).
+   * With a `copy` (see `encodeEventCopy`), a new event resolves with `{
+   * event, retried: false }`, built from it (see `prepareFresh`).
    */
-  saveEvent(json, copy) {
-    const fresh = prepareFresh(json, copy);
+  saveEvent(encoded) {
+    const fresh = prepareFresh(encoded);
     if (fresh !== undefined) return this.#save(fresh.events, false, fresh.event);
-    return this.#save(records.unwrapEvents(core.prepareEvent(json)), false);
+    return this.#save(records.unwrapEvents(core.prepareEvent(encoded.json)), false);
   }
 
   saveEvents(json) {
