@@ -86,7 +86,11 @@ impl MemoryStore {
     ) -> Result<SavedEvent<'a>, StoreError> {
         ensure_headroom(json.len())?;
         let event = CheckedEvent::new(json, now_ms)?;
-        let latest = self.latest_version(&event.actor_id);
+        // One lookup of the actor serves the version check and the append.
+        let slot = self.actors.get(event.actor_id.as_ref()).copied();
+        let latest = slot
+            .and_then(|index| self.streams.get(index as usize))
+            .map_or(0, Stream::latest_version);
         if let Err(conflict) = version::check(&event.actor_id, latest, event.version) {
             let retried = self.stored_retry(std::slice::from_ref(&event.into_event()));
             return match retried.as_deref() {
@@ -95,7 +99,8 @@ impl MemoryStore {
             };
         }
         self.reserve(1)?;
-        self.push_with(&event.actor_id, event.version, event.json_length(), |out| {
+        let length = event.json_length();
+        self.push_with(&event.actor_id, slot, event.version, length, |out| {
             event.write_json(out);
         })?;
         Ok(SavedEvent::Stored(event))
@@ -173,20 +178,25 @@ impl MemoryStore {
 
     /// Appends one event to its actor's stream and to the log; on failure nothing changes.
     fn push(&mut self, actor_id: &str, version: i64, json: &str) -> Result<(), StoreError> {
-        self.push_with(actor_id, version, json.len(), |out| out.push_str(json))
+        let slot = self.actors.get(actor_id).copied();
+        self.push_with(actor_id, slot, version, json.len(), |out| {
+            out.push_str(json)
+        })
     }
 
     /// Like [`MemoryStore::push`], the event's JSON (`length` bytes) appended
-    /// by `write` to the stream's text.
+    /// by `write` to the stream's text; `slot` is the actor's index in
+    /// `streams`, as `actors` holds it (`None` for a new actor).
     fn push_with(
         &mut self,
         actor_id: &str,
+        slot: Option<u32>,
         version: i64,
         length: usize,
         write: impl FnOnce(&mut String),
     ) -> Result<(), StoreError> {
-        let index = match self.actors.get(actor_id) {
-            Some(index) => *index,
+        let index = match slot {
+            Some(index) => index,
             None => {
                 let index = u32::try_from(self.streams.len()).unwrap_or(u32::MAX);
                 self.actors.insert(actor_id.to_owned(), index);
