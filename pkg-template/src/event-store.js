@@ -34,8 +34,11 @@
 //     on its saves (every instance's, on a shared database) are pending: the
 //     version rule and retries count confirmed and pending events, reads show an
 //     actor's confirmed then pending events, readAll and notices confirmed only
-//   pendingEvents(actorId?) -> jsonArray, in local order
+//   pendingEvents(actorId?) -> jsonArray, in local order; a pending record that
+//     cannot be decoded is left out, and never counted or matched again
 //   rejectedEvents() -> jsonArray of { event, reason }
+//   syncLedgerErrors() -> [{ actorId, version, rawData, error }]: the ledger's
+//     records found damaged and set aside (reported by getEventsWithErrors too)
 //   syncCommit({ confirmed, dropped, pending, rejected, remotePosition }), all or
 //     nothing: drops the `dropped` pending events (and the actor's snapshots from
 //     the lowest of them), makes each `confirmed` event confirmed (a pending one

@@ -32,6 +32,11 @@ const REJECTED = 'rejected';
 const SYNC = 'sync';
 /** The key of the sync state's one record in SYNC: there once the store is synced, never removed. */
 const SYNC_STATE = 'state';
+/**
+ * The first part of the sync store's keys of pending records set aside as
+ * damaged (see `#setAside`): `[SET_ASIDE, actorId, version, localOrder]`.
+ */
+const SET_ASIDE = 'set-aside';
 const BY_ACTOR_VERSION = 'actorVersion';
 /**
  * Layout 4: the key of a record in EVENTS, written with the sync mark, above
@@ -801,14 +806,15 @@ export class IndexedDbBackend {
    * store's; none otherwise): sound ones as a JSON array, the others as
    * ReplayErrors (a pending record has no sequence number: 0).
    */
-  async #readEvents(actorId, fromVersion) {
+  async #readEvents(actorId, fromVersion, withSetAside) {
     // From the start, entries at keys below 1 too: they are no events, and are reported.
     const lowest = fromVersion <= 1 ? -Infinity : fromVersion;
-    const [records, pending] = await this.#read([EVENTS, PENDING], (transaction) => {
+    const [records, pending, setAside] = await this.#read(withSetAside ? [EVENTS, PENDING, SYNC] : [EVENTS, PENDING], (transaction) => {
       const range = this.#actorRange(actorId, lowest);
       return Promise.all([
         this.#recordsIn(transaction.objectStore(EVENTS).index(BY_ACTOR_VERSION), range),
         request(transaction.objectStore(PENDING).index(BY_ACTOR_VERSION).getAll(range)),
+        withSetAside ? request(transaction.objectStore(SYNC).getAll(this.#setAsideRange(actorId))) : [],
       ]);
     });
     const found = [];
@@ -830,15 +836,17 @@ export class IndexedDbBackend {
       rawData: payloads[index],
       error: problems[i],
     }));
+    // Pending records set aside as damaged: reported, with no position.
+    for (const { version, rawData, error } of setAside) if (version >= lowest) errors.push({ sequenceNumber: 0, rawData, error });
     return { events, errors };
   }
 
   async getEvents(actorId, fromVersion) {
-    return (await this.#readEvents(actorId, fromVersion)).events;
+    return (await this.#readEvents(actorId, fromVersion, false)).events;
   }
 
   getEventsWithErrors(actorId, fromVersion) {
-    return this.#readEvents(actorId, fromVersion);
+    return this.#readEvents(actorId, fromVersion, true);
   }
 
   /** The highest of the actor's confirmed and pending versions. */
@@ -976,7 +984,12 @@ export class IndexedDbBackend {
     return syncStateOf(state);
   }
 
-  /** The pending events (all in local order, or the actor's in version order) as a JSON array; damaged records are left out. */
+  /**
+   * The pending events (all in local order, or the actor's in version order)
+   * as a JSON array. A record that cannot be decoded is left out and set aside
+   * (see `#setAside`): the sync engine reads the pending events before each
+   * change it prepares, so that no change meets it.
+   */
   async pendingEvents(actorId) {
     const records = await this.#read([PENDING], (transaction) => {
       const store = transaction.objectStore(PENDING);
@@ -985,7 +998,48 @@ export class IndexedDbBackend {
     const payloads = records.map((record) => payloadBytes(record?.event) ?? new Uint8Array(0));
     const actorIds = records.map((record) => String(record?.actorId));
     const versions = Float64Array.from(records, (record) => Number(record?.version));
-    return checkRecords(payloads, (utf8, ends) => checkEventRecords(utf8, ends, actorIds, versions, undefined)).events;
+    const { events, failed, errors } = checkRecords(payloads, (utf8, ends) => checkEventRecords(utf8, ends, actorIds, versions, undefined));
+    if (failed.length > 0) {
+      await this.#setAside(Array.from(failed, (index, i) => ({ record: records[index], rawData: payloads[index], error: errors[i] })));
+    }
+    return events;
+  }
+
+  /**
+   * Moves damaged pending records out of the pending events into the sync
+   * store, where they are kept and reported (`syncLedgerErrors`, and
+   * `getEventsWithErrors` of their actor) but never counted again: left
+   * pending, one would hold its version for good, and every syncCommit
+   * confirming another device's event at that version would fail with
+   * PendingChangedError, round after round.
+   */
+  async #setAside(damaged) {
+    try {
+      await this.#write([PENDING, SYNC], (transaction) => {
+        const pendingStore = transaction.objectStore(PENDING);
+        const syncStore = transaction.objectStore(SYNC);
+        for (const { record, rawData, error } of damaged) {
+          const actorId = String(record.actorId ?? '');
+          const version = Number.isFinite(record.version) ? record.version : 0;
+          pendingStore.delete(record.localOrder);
+          syncStore.put({ actorId, version, rawData, error }, [SET_ASIDE, actorId, version, record.localOrder]);
+        }
+      });
+    } catch (error) {
+      throw storageError(`setting damaged pending records aside in IndexedDB database "${this.#name}" failed`, error);
+    }
+  }
+
+  /** The keys of the pending records set aside as damaged: all, or the actor's. */
+  #setAsideRange(actorId) {
+    return actorId === undefined
+      ? this.#KeyRange.bound([SET_ASIDE], [SET_ASIDE, []])
+      : this.#KeyRange.bound([SET_ASIDE, actorId], [SET_ASIDE, actorId, []]);
+  }
+
+  /** The pending records set aside as damaged (see `#setAside`), as `{ actorId, version, rawData, error }`. */
+  syncLedgerErrors() {
+    return this.#read([SYNC], (transaction) => request(transaction.objectStore(SYNC).getAll(this.#setAsideRange())));
   }
 
   /** The rejected events as a JSON array of `{ event, reason }`, oldest first; damaged records are left out. */

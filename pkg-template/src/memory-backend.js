@@ -288,6 +288,11 @@ export class MemoryBackend {
     return `[${this.#sync?.rejected.join(',') ?? ''}]`;
   }
 
+  /** Memory holds only validated events: no ledger record is ever damaged. */
+  syncLedgerErrors() {
+    return [];
+  }
+
   /**
    * Applies a sync change all or nothing: every rule is checked before anything
    * changes, and the only step that can fail afterwards (the core storing the

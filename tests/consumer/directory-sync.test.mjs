@@ -186,7 +186,7 @@ describe('directory sync: the ledger in files', () => {
       ['a', 1],
       ['a', 2],
     ]);
-    const [report] = ledger.syncJournalErrors();
+    const [report] = ledger.syncLedgerErrors();
     assert.deepEqual([report.actorId, report.version], ['b', 1]);
     assert.match(report.error, /checksum/);
     const { events, errors } = await store.getEventsWithErrors('b');
@@ -235,7 +235,7 @@ describe('directory sync: the ledger in files', () => {
       [pending[2].id, pending[2].id].sort(),
       'the replaced event is rejected (by the commit, and again as superseded): never lost',
     );
-    assert.equal(ledger.syncJournalErrors().length, 1, 'the damaged line is reported');
+    assert.equal(ledger.syncLedgerErrors().length, 1, 'the damaged line is reported');
     await store.close();
 
     // A damaged frame with sound ones after it: its lines are read from the journal's data file instead.
@@ -363,7 +363,7 @@ describe('directory sync: crashes', () => {
     assert.deepEqual(all.map((r) => r.position), Array.from({ length: all.length }, (_, i) => i + 1), 'positions are dense and increase');
     const pending = JSON.parse(ledger.pendingEvents());
     const rejected = JSON.parse(ledger.rejectedEvents()).map((r) => r.event);
-    assert.deepEqual(ledger.syncJournalErrors(), [], 'no damage');
+    assert.deepEqual(ledger.syncLedgerErrors(), [], 'no damage');
     const where = new Map(); // id -> places found
     const put = (id, place) => where.set(id, [...(where.get(id) ?? []), place]);
     for (const { event } of all) put(event.id, 'confirmed');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as api from 'aether-eventstore';
+import { startSync } from 'aether-eventstore/sync';
 import defineBehaviourTests from './behaviour.cjs';
 import { createOldLayout } from './indexeddb-old-layouts.mjs';
 
@@ -23,15 +24,15 @@ const open = ({ indexedDB, name }) => EventStore.openIndexedDb(name, { indexedDB
 const event = (actorId, version, extra = {}) => ({ eventType: 'Happened', actorId, version, data: { n: version }, ...extra });
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 
-/** Reads every raw record of a database's events store, with its key. */
-async function rawRecords(indexedDB, name) {
+/** Reads every raw record of one of a database's stores (its events store unless named), with its key. */
+async function rawRecords(indexedDB, name, storeName = 'events') {
   const db = await new Promise((resolve, reject) => {
     const request = indexedDB.open(name);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
-  const tx = db.transaction('events');
-  const store = tx.objectStore('events');
+  const tx = db.transaction(storeName);
+  const store = tx.objectStore(storeName);
   const [keys, values] = await Promise.all(
     [store.getAllKeys(), store.getAll()].map(
       (request) => new Promise((resolve) => { request.onsuccess = () => resolve(request.result); }),
@@ -521,6 +522,50 @@ async function layoutOneDatabase({ indexedDB, name }, { events = [], snapshots =
   };
   return db;
 }
+
+describe('indexeddb: a damaged pending record', () => {
+  test('is set aside and reported, and sync goes on: another device\'s event takes its version', { timeout: 20_000 }, async (t) => {
+    const w = world();
+    const store = await open(w);
+    const remote = new EventStore();
+    let online = false;
+    const connect = async () => {
+      if (!online) throw new StorageError('the remote cannot be reached (test switch)');
+      return { ...Object.fromEntries(['saveEvents', 'getEvents', 'getLatestVersion', 'readAll', 'lastPosition', 'subscribe'].map((name) => [name, (...args) => remote[name](...args)])), close: async () => {} };
+    };
+    const sync = startSync(store, connect);
+    // Stopped after the test, passed, failed or timed out, so that the file ends.
+    t.after(async () => {
+      await sync.stop();
+      await store.close();
+    });
+    const a1 = await store.saveEvent(event('a', 1));
+    await store.saveEvent(event('b', 1));
+    const [, damaged] = await rawRecords(w.indexedDB, w.name, 'pending');
+    assert.equal(damaged.value.actorId, 'b');
+    const garbage = new TextEncoder().encode('{"id": not json');
+    await rewriteRecord(w.indexedDB, w.name, 'pending', { ...damaged.value, event: garbage });
+    // Another device saved b's first event meanwhile.
+    const theirs = await remote.saveEvent(event('b', 1, { id: 'their-b-1' }));
+
+    online = true;
+    await sync.flushed();
+    assert.deepEqual(await store.getEvents('b'), [theirs], 'the remote event is confirmed at the damaged record\'s version');
+    assert.deepEqual(await store.getEvents('a'), [a1]);
+    assert.deepEqual(await remote.getEvents('a'), [a1], 'the sound pending event was pushed');
+    assert.deepEqual(await sync.pendingEvents(), []);
+    const ledger = EventStore[Symbol.for('aether-eventstore.internals')].backendOf(store);
+    const [report, ...more] = await ledger.syncLedgerErrors();
+    assert.deepEqual(more, []);
+    assert.deepEqual([report.actorId, report.version, report.rawData], ['b', 1, garbage]);
+    assert.equal(typeof report.error, 'string');
+    const { events, errors } = await store.getEventsWithErrors('b');
+    assert.deepEqual(events, [theirs]);
+    assert.deepEqual(errors.map((error) => [error.sequenceNumber, error.rawData]), [[0, garbage]], 'reported with no position');
+    assert.deepEqual((await store.getEventsWithErrors('b', 2)).errors, [], 'below the versions asked for');
+    assert.equal((await store.getEventsWithErrors('a')).hasErrors(), false);
+  });
+});
 
 describe('indexeddb: layout 4 over a layout 1 database', () => {
   const stamp = '2026-02-03T04:05:06.789Z';

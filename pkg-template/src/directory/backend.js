@@ -441,7 +441,7 @@ export class DirectoryBackend {
   }
 
   /** The sync journal's lines found damaged at open (never used; kept when it is compacted): `{ actorId, version, rawData, error }`. */
-  syncJournalErrors() {
+  syncLedgerErrors() {
     return this.#sync?.ledger.damaged.map(reportOf) ?? [];
   }
 
@@ -673,7 +673,7 @@ function preparedOf(events) {
   return { ids: events.map((e) => e.id), actorIds: events.map((e) => e.actorId), versions: events.map((e) => e.version), utf8, ends };
 }
 
-/** A damaged journal line as syncState() reports it. */
+/** A damaged journal line as syncLedgerErrors() reports it. */
 function reportOf({ actorId, version, rawData, error }) {
   return { actorId, version, rawData: new Uint8Array(rawData), error };
 }

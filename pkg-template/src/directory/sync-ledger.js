@@ -16,7 +16,7 @@
 //   the rejected list with a reason. A pending event superseded at its version
 //   by a later journal line goes to the rejected list too.
 // - A journal line that does not match its checksum, or is no journal line, is
-//   never used: it is reported (syncState().errors; a pending event's also by
+//   never used: it is reported (syncLedgerErrors(); a pending event's also by
 //   getEventsWithErrors of its actor) and kept when the journal is compacted.
 
 import { checkEventRecords } from '#wasm';
