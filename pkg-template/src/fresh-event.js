@@ -53,28 +53,29 @@ export function storedEvent(copy, id, timestamp) {
 const MAX_AREA = 1 << 20;
 
 /**
- * An input area in the WebAssembly memory that JSON is written into with
- * `encodeInto`, for one call into the core: `allocate(length)` (the core's
- * `inputArea`) reserves it and answers where it starts, `0` if it cannot.
+ * An input area in the WebAssembly memory that JSON is written into, for one
+ * call into the core: `owner.inputArea(length)` (a StoreCore's or an
+ * EventWriter's) reserves it and answers where it starts, `0` if it cannot.
+ * It stays where it is until it is asked to be larger.
  */
 export class InputArea {
-  #allocate;
+  /** @type {{ inputArea(length: number): number }} */
+  #owner;
   /** @type {Uint8Array | null} */
   #view = null;
   #start = 0;
   #length = 0;
 
-  constructor(allocate) {
-    this.#allocate = allocate;
+  constructor(owner) {
+    this.#owner = owner;
   }
 
   /** A view of the area at least `bytes` long, or `undefined` when the area cannot be that large. */
   view(bytes) {
-    // A view of the memory is detached (empty) once the memory has grown.
-    if (this.#view !== null && this.#view.byteLength >= bytes) return this.#view;
+    if (this.#view !== null && this.#length >= bytes) return this.current();
     if (bytes > MAX_AREA) return undefined;
     const length = Math.min(MAX_AREA, Math.max(bytes, 2 * this.#length, 4096));
-    const start = this.#allocate(length);
+    const start = this.#owner.inputArea(length);
     if (start === 0) return undefined;
     this.#start = start;
     this.#length = length;
@@ -84,6 +85,7 @@ export class InputArea {
 
   /** The view again, after a call into the core that may have grown the memory (the area stays where it was). */
   current() {
+    // A view of the memory is detached (empty) once the memory has grown.
     if (this.#view.byteLength === 0) this.#view = new Uint8Array(wasmMemory().buffer, this.#start, this.#length);
     return this.#view;
   }
@@ -95,14 +97,15 @@ const MIN_INPUT_AREA = 4096;
 /**
  * Writes a new event's input for its one call into the core (its JSON as
  * UTF-8, written from its copy, with an `id` made here, a random UUID v4 as
- * the core makes, first) to the start of `area` (see `InputArea`), leaving
- * the area at least `size(length)` bytes long. Answers `{ id, now, length }`,
+ * the core makes, first) to the start of `area` (see `InputArea`); with
+ * `roomForOutput`, the area has room after it for the canonical JSON, which an
+ * EventWriter writes there. Answers `{ id, now, length }`,
  * `now` the time of saving; `undefined` where that cannot be done (the event
  * has an `id`, a `timestamp` or a field the contract does not name, there is
  * no `crypto.getRandomValues`, the clock is past the year 9999, the area
  * cannot be that large), for the caller to save the event the usual way.
  */
-export function writeFreshInput(encoded, area, size) {
+export function writeFreshInput(encoded, area, roomForOutput) {
   const { copy } = encoded;
   if (copy === undefined || copy.id !== undefined || copy.timestamp !== undefined || !encoded.onlyContractFields || newEventId === undefined) return undefined;
   const now = Date.now();
@@ -111,18 +114,21 @@ export function writeFreshInput(encoded, area, size) {
   let view = area.view(MIN_INPUT_AREA);
   if (view === undefined) return undefined;
   let length = writeObjectLedBy('id', id, copy, view, 0);
-  if (size(length) > view.length) {
+  // The canonical JSON is about as long as the input, and a timestamp more.
+  const size = roomForOutput ? 2 * length + 128 : length;
+  if (size > view.length) {
     // It did not fit (the bytes past the end went nowhere): again, in an area large enough.
-    view = area.view(size(length));
+    view = area.view(size);
     if (view === undefined) return undefined;
     length = writeObjectLedBy('id', id, copy, view, 0);
   }
   return { id, now, length };
 }
 
-/** @type {EventWriter | undefined} one for every store: preparing is synchronous */
+/** @type {EventWriter | undefined} one for every store (preparing is synchronous), made on first use */
 let writer;
-const written = new InputArea((length) => (writer ??= new EventWriter()).inputArea(length));
+/** @type {InputArea | undefined} the writer's input area */
+let written;
 
 /**
  * A new event prepared for a durable backend: `events` as `unwrapEvents` of
@@ -134,8 +140,11 @@ const written = new InputArea((length) => (writer ??= new EventWriter()).inputAr
  * @param {{ json: string, copy?: Record<string, unknown>, onlyContractFields?: boolean }} encoded as `encodeEventCopy` gives it
  */
 export function prepareFresh(encoded) {
-  // The canonical JSON is written after the input: about as long, and a timestamp more.
-  const fresh = writeFreshInput(encoded, written, (length) => 2 * length + 128);
+  if (written === undefined) {
+    writer = new EventWriter();
+    written = new InputArea(writer);
+  }
+  const fresh = writeFreshInput(encoded, written, true);
   if (fresh === undefined) return undefined;
   const { id, now, length } = fresh;
   const stored = writer.prepareWrittenEvent(length, now);

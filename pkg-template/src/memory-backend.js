@@ -8,6 +8,7 @@ import { PendingChangedError, StorageError, storageError } from './errors.js';
 import { PendingEvents, jsonArray } from './pending-events.js';
 import { concatenate, unwrapEvents } from './records.js';
 import { InputArea, storedEvent, timestampAt, writeFreshInput } from './fresh-event.js';
+import { wasmPending } from './wasm-loading.js';
 
 /**
  * Runs a call into the core. The core refuses what memory cannot hold with
@@ -50,8 +51,8 @@ const MAX_KNOWN_LATEST = 10_000;
 /** Keeps every stream in the Rust core's memory. Calls are synchronous. */
 export class MemoryBackend {
   #instance = null;
-  /** The core's input area, which saves write their JSON into. */
-  #area = new InputArea((length) => this.#core.inputArea(length));
+  /** @type {InputArea | null} the core's input area, which saves write their JSON into */
+  #inputArea = null;
   /**
    * Actors' latest confirmed versions as `getLatestVersion` read them from the
    * core, kept in step by every save: a save names its events' actors and
@@ -105,7 +106,7 @@ export class MemoryBackend {
    */
   #saveFresh(encoded) {
     // The core reads the input where it is: no room is needed after it.
-    const fresh = writeFreshInput(encoded, this.#area, (length) => length);
+    const fresh = writeFreshInput(encoded, this.#area, false);
     if (fresh === undefined) return undefined;
     const { id, now, length } = fresh;
     const answer = guarded(() => this.#core.saveWrittenEvent(length, now));
@@ -374,9 +375,27 @@ export class MemoryBackend {
     if (removed.size > 0 || newPending.length > 0 || rejections.length > 0) this.onPending?.();
   }
 
-  /** The core's store, made on first use: a browser may still be loading the module when the store is constructed. */
+  constructor() {
+    // Where the module is loaded (in Node.js, always), the core is made now: a
+    // save that made it would run code no save ran before, and V8 would throw
+    // away its optimized code for saves, in each new store.
+    if (wasmPending() === undefined) this.#makeCore();
+  }
+
+  /** The core's store, made on first use where a browser was still loading the module when the store was constructed. */
   get #core() {
-    this.#instance ??= new StoreCore();
+    return this.#instance ?? this.#makeCore();
+  }
+
+  /** The core's input area (see `#core`). */
+  get #area() {
+    if (this.#inputArea === null) this.#makeCore();
+    return this.#inputArea;
+  }
+
+  #makeCore() {
+    this.#instance = new StoreCore();
+    this.#inputArea = new InputArea(this.#instance);
     return this.#instance;
   }
 
