@@ -58,7 +58,7 @@ import { importLines } from './import-events.js';
 import * as records from './records.js';
 import { IndexedDbBackend } from './indexeddb-backend.js';
 import { encodeEventCopy, encodeEvents, encodeEventsCopy, encodeSnapshot } from './json.js';
-import { prepareFresh } from './fresh-event.js';
+import { prepareEventSave } from './fresh-event.js';
 import { MemoryBackend } from './memory-backend.js';
 import { reportError } from './report.js';
 import { wasmPending } from './wasm-loading.js';
@@ -94,7 +94,7 @@ const internals = Object.freeze({
   onClose: (store, callback) => onClose(store, callback),
   encodeEvents,
   /** A new event prepared for a durable backend, with its stored event built from its copy (see fresh-event.js). */
-  prepareFresh,
+  prepareEventSave,
   wasmPending,
   storageError,
   records,

@@ -4,9 +4,10 @@
 // answered from the caller's copy of the input rather than parsed from the
 // stored JSON. Shared by the backends: memory, IndexedDB, directory, JetStream.
 
-import { EventWriter, wasmMemory } from '#wasm';
+import { EventWriter, prepareEvent, wasmMemory } from '#wasm';
 import { writeObjectLedBy } from './json-writer.js';
 import { newEventId } from './random-id.js';
+import { unwrapEvents } from './records.js';
 
 /** Up to when (the year 10000) `toISOString` writes what the core writes. */
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_800_000;
@@ -131,15 +132,25 @@ let writer;
 let written;
 
 /**
- * A new event prepared for a durable backend: `events` as `unwrapEvents` of
- * `prepareEvent(encoded.json)` gives them (their `utf8` the very bytes it
- * would give, but for the id), and `event`, the stored event built from the
- * copy (see `storedEvent`). `undefined` where that cannot be done (see
- * `writeFreshInput`), for the caller to prepare the event the usual way.
- * Throws what `prepareEvent` throws for an event the core refuses.
+ * One event's save prepared for a durable backend (IndexedDB, directory,
+ * JetStream): `events` as `unwrapEvents` of `prepareEvent(encoded.json)`
+ * gives them, and, for a new event, `event`, the stored event built from its
+ * copy (see `storedEvent`), for the save to resolve with. Throws what
+ * `prepareEvent` throws for an event the core refuses.
  * @param {{ json: string, copy?: Record<string, unknown>, onlyContractFields?: boolean }} encoded as `encodeEventCopy` gives it
+ * @returns {{ events: ReturnType<typeof unwrapEvents>, event?: Record<string, unknown> }}
  */
-export function prepareFresh(encoded) {
+export function prepareEventSave(encoded) {
+  return prepareFresh(encoded) ?? { events: unwrapEvents(prepareEvent(encoded.json)) };
+}
+
+/**
+ * `prepareEventSave` of a new event in one call into the core, the JSON
+ * written straight into the writer's input area (their `utf8` the very bytes
+ * `prepareEvent` would give, but for the id). `undefined` where that cannot be
+ * done (see `writeFreshInput`), for the event to be prepared the usual way.
+ */
+function prepareFresh(encoded) {
   if (written === undefined) {
     writer = new EventWriter();
     written = new InputArea(writer);

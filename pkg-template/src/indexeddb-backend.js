@@ -11,7 +11,6 @@ import {
   checkEventRecords,
   checkSnapshotRecord,
   checkSnapshotVersion,
-  prepareEvent,
   prepareEvents,
   prepareSnapshot,
   storedRetry,
@@ -19,7 +18,7 @@ import {
 import { abortQuietly, committed, findWithCursor, lastKey, request } from './idb.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from './records.js';
 import { GroupCommit } from './group-commit.js';
-import { prepareFresh } from './fresh-event.js';
+import { prepareEventSave } from './fresh-event.js';
 import { KnownVersions } from './indexeddb-known.js';
 
 /** The storage layout's version, which is the IndexedDB database version. */
@@ -486,14 +485,10 @@ export class IndexedDbBackend {
     return request(index.openKeyCursor(versions, 'prev')).then((cursor) => (cursor ? cursor.key[1] : 0));
   }
 
-  /**
-   * With a `copy` (see `encodeEventCopy`), a new event resolves with `{
-   * event, retried: false }`, built from it (see `prepareFresh`).
-   */
+  /** A new event resolves with `{ event, retried: false }`, built from its copy (see `prepareEventSave`). */
   saveEvent(encoded) {
-    const fresh = prepareFresh(encoded);
-    if (fresh !== undefined) return this.#enqueue(fresh.events, false, fresh.event);
-    return this.#enqueue(unwrapEvents(prepareEvent(encoded.json)), false);
+    const { events, event } = prepareEventSave(encoded);
+    return this.#enqueue(events, false, event);
   }
 
   saveEvents(json) {

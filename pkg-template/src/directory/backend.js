@@ -28,14 +28,13 @@ import {
   checkEventRecords,
   checkSnapshotRecord,
   checkSnapshotVersion,
-  prepareEvent,
   prepareEvents,
   prepareSnapshot,
   storedRetry,
 } from '#wasm';
 import { PendingChangedError, StorageError, ValidationError, storageError } from '../errors.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from '../records.js';
-import { prepareFresh } from '../fresh-event.js';
+import { prepareEventSave } from '../fresh-event.js';
 import { crc32 } from './crc32.js';
 import { EventLog } from './event-log.js';
 import { DirectoryLock } from './lock.js';
@@ -147,14 +146,10 @@ export class DirectoryBackend {
     }
   }
 
-  /**
-   * With a `copy` (see `encodeEventCopy`), a new event resolves with `{
-   * event, retried: false }`, built from it (see `prepareFresh`).
-   */
+  /** A new event resolves with `{ event, retried: false }`, built from its copy (see `prepareEventSave`). */
   saveEvent(encoded) {
-    const fresh = prepareFresh(encoded);
-    if (fresh !== undefined) return this.#enqueue(fresh.events, false, fresh.event);
-    return this.#enqueue(unwrapEvents(prepareEvent(encoded.json)), false);
+    const { events, event } = prepareEventSave(encoded);
+    return this.#enqueue(events, false, event);
   }
 
   saveEvents(json) {

@@ -17,7 +17,7 @@ import { EventStore, StorageError, ValidationError } from 'aether-eventstore';
 import { AckInbox } from './acks.js';
 import { replicatedStreamRefusal } from './server-version.js';
 
-const { storeOver, storageError, records, core, wasmPending, prepareFresh } = EventStore[Symbol.for('aether-eventstore.internals')];
+const { storeOver, storageError, records, core, wasmPending, prepareEventSave } = EventStore[Symbol.for('aether-eventstore.internals')];
 
 /** How many positions one message spans (the core's `record::POSITIONS_PER_MESSAGE`). */
 const POSITIONS_PER_MESSAGE = 1_000_000;
@@ -477,14 +477,10 @@ class JetStreamBackend {
     }
   }
 
-  /**
-   * With a `copy` (see `encodeEventCopy`), a new event resolves with `{
-   * event, retried: false }`, built from it (see `prepareFresh`).
-   */
+  /** A new event resolves with `{ event, retried: false }`, built from its copy (see `prepareEventSave`). */
   saveEvent(encoded) {
-    const fresh = prepareFresh(encoded);
-    if (fresh !== undefined) return this.#save(fresh.events, false, fresh.event);
-    return this.#save(records.unwrapEvents(core.prepareEvent(encoded.json)), false);
+    const { events, event } = prepareEventSave(encoded);
+    return this.#save(events, false, event);
   }
 
   saveEvents(json) {
