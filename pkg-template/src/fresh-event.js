@@ -53,11 +53,14 @@ export function storedEvent(copy, id, timestamp) {
 /** The largest input area kept: larger events take the usual way. */
 const MAX_AREA = 1 << 20;
 
+/** The smallest input area reserved: most events fit, so one view serves save after save. */
+const MIN_AREA = 4096;
+
 /**
- * An input area in the WebAssembly memory that JSON is written into, for one
- * call into the core: `owner.inputArea(length)` (a StoreCore's or an
- * EventWriter's) reserves it and answers where it starts, `0` if it cannot.
- * It stays where it is until it is asked to be larger.
+ * An input area in the WebAssembly memory that JSON is written into, save
+ * after save, each for one call into the core: `owner.inputArea(length)` (a
+ * StoreCore's or an EventWriter's) reserves it and answers where it starts,
+ * `0` if it cannot. It stays where it is until it is asked to be larger.
  */
 export class InputArea {
   /** @type {{ inputArea(length: number): number }} */
@@ -75,7 +78,7 @@ export class InputArea {
   view(bytes) {
     if (this.#view !== null && this.#length >= bytes) return this.current();
     if (bytes > MAX_AREA) return undefined;
-    const length = Math.min(MAX_AREA, Math.max(bytes, 2 * this.#length, 4096));
+    const length = Math.min(MAX_AREA, Math.max(bytes, 2 * this.#length, MIN_AREA));
     const start = this.#owner.inputArea(length);
     if (start === 0) return undefined;
     this.#start = start;
@@ -91,9 +94,6 @@ export class InputArea {
     return this.#view;
   }
 }
-
-/** The smallest input area asked for: most events fit, so one view serves save after save. */
-const MIN_INPUT_AREA = 4096;
 
 /**
  * Writes a new event's input for its one call into the core (its JSON as
@@ -112,7 +112,7 @@ export function writeFreshInput(encoded, area, roomForOutput) {
   const now = Date.now();
   if (!(now >= 0 && now < LAST_FOUR_DIGIT_YEAR_MS)) return undefined;
   const id = newEventId();
-  let view = area.view(MIN_INPUT_AREA);
+  let view = area.view(MIN_AREA);
   if (view === undefined) return undefined;
   let length = writeObjectLedBy('id', id, copy, view, 0);
   // The canonical JSON is about as long as the input, and a timestamp more.

@@ -1010,18 +1010,21 @@ export class IndexedDbBackend {
    */
   async #setAside(damaged) {
     try {
-      await this.#write([PENDING, SYNC], (transaction) => {
+      await this.#write([PENDING, SYNC], async (transaction) => {
         const pendingStore = transaction.objectStore(PENDING);
         const syncStore = transaction.objectStore(SYNC);
-        for (const { record, rawData, error } of damaged) {
+        // Only those still pending: another instance may have set them aside, or dropped them, since they were read.
+        const present = await Promise.all(damaged.map(({ record }) => request(pendingStore.getKey(record.localOrder))));
+        damaged.forEach(({ record, rawData, error }, i) => {
+          if (present[i] === undefined) return;
           const actorId = String(record.actorId ?? '');
           const version = Number.isFinite(record.version) ? record.version : 0;
           pendingStore.delete(record.localOrder);
           syncStore.put({ actorId, version, rawData, error }, [SET_ASIDE, actorId, version, record.localOrder]);
-        }
+        });
       });
-    } catch (error) {
-      throw storageError(`setting damaged pending records aside in IndexedDB database "${this.#name}" failed`, error);
+    } catch {
+      // Left pending for now (the events read are still the answer): the next read tries again.
     }
   }
 

@@ -1,8 +1,10 @@
 // JSON values (what json.js copies: plain objects, dense arrays, well-formed
 // strings, finite numbers, booleans, null) written as UTF-8 JSON text straight
 // into a byte array: byte for byte what `TextEncoder` gives for
-// `JSON.stringify` of them, without the string in between. A new event's save
-// writes its copy into the core's input area this way (see fresh-event.js).
+// `JSON.stringify` of them (which, unlike this, would call a `toJSON` that
+// some code put on `Object.prototype`), without the string in between. A new
+// event's save writes its copy into the core's input area this way (see
+// fresh-event.js).
 //
 // Writes go past the end of the array unnoticed (a typed array ignores them):
 // each writer answers where its text ends, and the caller checks that it fits.
@@ -49,7 +51,7 @@ function writeEscape(code, out, at) {
  * Writes `text` (well-formed UTF-16: json.js refuses lone surrogates) as a
  * JSON string from `at`; answers where it ends.
  */
-export function writeJsonString(text, out, at) {
+function writeJsonString(text, out, at) {
   out[at++] = 34; // "
   const length = text.length;
   for (let i = 0; i < length; i++) {
@@ -78,7 +80,7 @@ export function writeJsonString(text, out, at) {
 }
 
 /** Writes the JSON value `value` from `at`; answers where it ends. */
-export function writeJson(value, out, at) {
+function writeJson(value, out, at) {
   switch (typeof value) {
     case 'string':
       return writeJsonString(value, out, at);

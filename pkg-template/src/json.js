@@ -1,16 +1,17 @@
 // Encodes what a caller passes in (events, snapshots) as JSON text for the Rust
-// core. One pass copies the caller's value, rejecting every value JSON cannot
-// represent faithfully, naming its path; the copy (what `JSON.parse` of the
+// core. The caller's value is copied, every value JSON cannot represent
+// faithfully rejected, naming its path; the copy (what `JSON.parse` of the
 // encoding would give) holds nothing but JSON values, so the engine's own
-// `JSON.stringify` encodes it, flat and fast. The core then checks the fields' rules.
+// `JSON.stringify` encodes it, flat and fast (or json-writer.js writes a new
+// event's copy as bytes, see fresh-event.js). The core then checks the fields' rules.
 //
-// The copy is made from one read of each property, so a getter or proxy cannot
-// show one value to the check and another to the encoding. A quick pass copies
-// the common record (plain objects, arrays, well-formed strings, finite
-// numbers, only the contract's fields); whatever it does not simply copy sends
-// the record through the careful pass, which reads it again and names what is
-// wrong. A store can hand back the copy as the stored event without parsing
-// its JSON again.
+// The encoding is made from the copy, so a getter or proxy cannot show one
+// value to the check and another to the encoding. A quick pass copies the
+// common record (plain objects, arrays, well-formed strings, finite numbers,
+// only the contract's fields); whatever it does not simply copy sends the
+// record through the careful pass, which reads it again (a getter runs twice
+// then) and names what is wrong. A store can hand back the copy as the stored
+// event without parsing its JSON again.
 
 import { ValidationError } from './errors.js';
 
@@ -207,19 +208,16 @@ function quickObject(object, depth) {
   return copy;
 }
 
-/** `copyRecord`'s quick pass: throws where the record has fields the contract does not name, or anything `quickValue` leaves. */
+/** `copyRecord`'s quick pass: throws where the record has a field the contract does not name, or anything `quickValue` leaves. */
 function quickRecord(record, fields) {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) throw CAREFUL;
+  // The careful pass names the fields the contract does not (see `unknownFields`).
+  for (const key of Object.keys(record)) if (!fields.includes(key)) throw CAREFUL;
   const copy = {};
-  let copied = 0;
   for (const field of fields) {
     const value = record[field];
-    if (value === undefined) continue;
-    copy[field] = quickValue(value, 0);
-    copied++;
+    if (value !== undefined) copy[field] = quickValue(value, 0);
   }
-  // Any other own field, or a listed one that is inherited or undefined, is the careful pass's.
-  if (Object.keys(record).length !== copied) throw CAREFUL;
   return copy;
 }
 

@@ -1,6 +1,6 @@
 //! Input areas: bytes of the WebAssembly memory that JavaScript writes into
-//! directly (with `TextEncoder.encodeInto`), so that handing JSON to the core
-//! needs no allocation to cross for.
+//! directly (JSON as UTF-8, with `TextEncoder.encodeInto` or byte by byte), so
+//! that handing JSON to the core needs no allocation to cross for.
 
 use crate::core::InvalidInput;
 

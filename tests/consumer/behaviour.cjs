@@ -355,6 +355,21 @@ module.exports = function defineBehaviourTests(
       });
     }
 
+    test('an unknown field is named beside a contract field that the event inherits', async () => {
+      const store = await open();
+      class Added {
+        get eventType() {
+          return 'Added';
+        }
+      }
+      const input = Object.assign(new Added(), { actorId: 'a', version: 1, data: {}, typo: 1 });
+      await rejectsWith(store.saveEvent(input), ValidationError, (error) => assert.equal(error.field, 'typo'));
+      await rejectsWith(store.saveEvents([input]), ValidationError, (error) => assert.equal(error.field, '[0].typo'));
+      assert.equal(await store.getLatestVersion('a'), 0);
+      delete input.typo;
+      assert.equal((await store.saveEvent(input)).eventType, 'Added', 'an inherited field is read');
+    });
+
     test('unknown fields in batches and snapshots are named too; undefined ones are absent', async () => {
       const store = await open();
       await rejectsWith(store.saveEvents([event('a', 1), event('a', 2, { colour: 'red' })]), ValidationError, (error) => {
