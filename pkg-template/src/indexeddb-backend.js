@@ -1136,10 +1136,13 @@ export class IndexedDbBackend {
       const version = confirmed.versions[i];
       const id = confirmed.ids[i];
       const inChange = storedIds.get(`${version} ${actorId}`);
-      const [pendingRecord, confirmedBytes, latest] = await Promise.all([
+      // The actor's pending events below `version` left by this change (its moves and drops are deleted already).
+      const pendingBelow = this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true);
+      const [pendingRecord, confirmedBytes, latest, below] = await Promise.all([
         request(pendingIndex.get([actorId, version])),
         request(eventIndex.get(this.#versionsFrom(actorId, version))).then((record) => eventIn(record, actorId, version)),
         latestConfirmed(actorId),
+        request(pendingIndex.openKeyCursor(pendingBelow)),
       ]);
       if (inChange !== undefined) {
         if (inChange !== id) {
@@ -1148,6 +1151,7 @@ export class IndexedDbBackend {
         continue; // confirmed earlier in this change
       } else if (pendingRecord !== undefined) {
         if (pendingRecord.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
+        if (version <= latest || below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
         pendingStore.delete(pendingRecord.localOrder);
         const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);
         moved.push({ actorId, version, bytes });
@@ -1162,7 +1166,6 @@ export class IndexedDbBackend {
       } else if (version <= latest) {
         throw new StorageError(`the local store diverged from the remote: "${actorId}" has version ${latest} but no event at version ${version}`);
       } else {
-        const below = await request(pendingIndex.openKeyCursor(this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true)));
         if (below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
         const bytes = preparedBytes(confirmed, i);
         stored.push({ actorId, version, bytes: bytes.slice() });

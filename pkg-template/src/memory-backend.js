@@ -334,6 +334,9 @@ export class MemoryBackend {
         continue;
       } else if (match && !removed.has(match)) {
         if (match.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
+        if (version <= confirmedLatest(actorId) || firstRemaining(actorId) !== match) {
+          throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
+        }
         removed.add(match);
         appended.push(match.json);
       } else if (version <= confirmedLatest(actorId)) {

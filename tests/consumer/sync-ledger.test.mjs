@@ -455,6 +455,16 @@ kinds.forEach((kind, k) => {
         await refusedUnchanged(store, ACTORS, { confirmed: [local[0], remoteEvent('a', 4)] }, isPendingChanged);
       });
 
+      test('moving a pending event above another pending one of its actor', async (t) => {
+        const { store } = await fresh(t);
+        const { local } = await scenario(store);
+        // a4 confirmed while a3 stays pending would leave a pending event below a confirmed one.
+        await refusedUnchanged(store, ACTORS, { confirmed: [local[1]] }, isPendingChanged);
+        await refusedUnchanged(store, ACTORS, { confirmed: [local[2], local[1]] }, isPendingChanged);
+        await commit(store, { confirmed: [local[0], local[1]] });
+        assert.deepEqual((await pending(store)).map((e) => `${e.actorId}${e.version}`), ['c1']);
+      });
+
       test('appending a confirmed event above a pending one of its actor', async (t) => {
         const { store } = await fresh(t);
         const { local } = await scenario(store);
