@@ -7,6 +7,8 @@
 
 import { PendingChangedError, StorageError, ValidationError, storageError } from './errors.js';
 import {
+  Confirmed,
+  SyncChangeRules,
   VersionLedger,
   checkEventRecords,
   checkSnapshotRecord,
@@ -1106,99 +1108,77 @@ export class IndexedDbBackend {
     let position = lastPosition;
     if (state === undefined) throw new StorageError('syncCommit on a store that is not synced (syncStart never ran)');
 
-    // 1. The dropped pending events, and the snapshots taken over their versions.
-    const droppedKeys = await Promise.all(dropped.map(({ actorId, version }) => request(pendingIndex.getKey([actorId, version]))));
-    const removed = new Set();
-    const lowestDropped = new Map();
-    dropped.forEach(({ actorId, version }, i) => {
-      if (droppedKeys[i] === undefined || removed.has(droppedKeys[i])) {
-        throw new PendingChangedError(`no pending event of "${actorId}" at version ${version} to drop`);
-      }
-      removed.add(droppedKeys[i]);
-      lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
-    });
-    for (const key of removed) pendingStore.delete(key);
-    const snapshots = transaction.objectStore(SNAPSHOTS);
-    for (const [actorId, version] of lowestDropped) snapshots.delete(this.#actorRange(actorId, version));
+    const rules = new SyncChangeRules();
+    try {
+      // 1. The dropped pending events, and the snapshots taken over their versions.
+      const droppedKeys = await Promise.all(dropped.map(({ actorId, version }) => request(pendingIndex.getKey([actorId, version]))));
+      const removed = new Set();
+      const lowestDropped = new Map();
+      dropped.forEach(({ actorId, version }, i) => {
+        rules.dropPending(actorId, version, droppedKeys[i] !== undefined);
+        removed.add(droppedKeys[i]);
+        lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
+      });
+      for (const key of removed) pendingStore.delete(key);
+      const snapshots = transaction.objectStore(SNAPSHOTS);
+      for (const [actorId, version] of lowestDropped) snapshots.delete(this.#actorRange(actorId, version));
 
-    // 2. The confirmed events, in order: moved from pending, skipped when already confirmed, or appended.
-    const confirmedLatest = new Map(); // each actor's latest confirmed version, counting this change's
-    const latestConfirmed = async (actorId) => {
-      if (!confirmedLatest.has(actorId)) confirmedLatest.set(actorId, await this.#latestVersion(eventIndex, actorId));
-      return confirmedLatest.get(actorId);
-    };
-    const recorded = [];
-    const moved = []; // pending records made confirmed: checked below, never trusted
-    const stored = []; // the confirmed events this change stores, `{ actorId, version, bytes }` each, in one record
-    const storedIds = new Map(); // `${version} ${actorId}` -> id of each of them, for one confirmed twice in the change
-    for (let i = 0; i < confirmed.ids.length; i++) {
-      const actorId = confirmed.actorIds[i];
-      const version = confirmed.versions[i];
-      const id = confirmed.ids[i];
-      const inChange = storedIds.get(`${version} ${actorId}`);
-      // The actor's pending events below `version` left by this change (its moves and drops are deleted already).
-      const pendingBelow = this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true);
-      const [pendingRecord, confirmedBytes, latest, below] = await Promise.all([
-        request(pendingIndex.get([actorId, version])),
-        request(eventIndex.get(this.#versionsFrom(actorId, version))).then((record) => eventIn(record, actorId, version)),
-        latestConfirmed(actorId),
-        request(pendingIndex.openKeyCursor(pendingBelow)),
-      ]);
-      if (inChange !== undefined) {
-        if (inChange !== id) {
-          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
+      // 2. The confirmed events, in order, as the core's rules decide: moved from pending, kept, or appended.
+      const latest = new Map(); // each actor's latest stored confirmed version
+      const latestStored = async (actorId) => {
+        if (!latest.has(actorId)) latest.set(actorId, await this.#latestVersion(eventIndex, actorId));
+        return latest.get(actorId);
+      };
+      const recorded = [];
+      const moved = []; // pending records made confirmed: checked below, never trusted
+      const stored = []; // the confirmed events this change stores, `{ actorId, version, bytes }` each, in one record
+      for (let i = 0; i < confirmed.ids.length; i++) {
+        const actorId = confirmed.actorIds[i];
+        const version = confirmed.versions[i];
+        // What is still pending was read after this change's drops and moves (deleted in this transaction).
+        const pendingBelow = this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true);
+        const [pendingRecord, confirmedBytes, latestVersion, below] = await Promise.all([
+          request(pendingIndex.get([actorId, version])),
+          request(eventIndex.get(this.#versionsFrom(actorId, version))).then((record) => eventIn(record, actorId, version)),
+          latestStored(actorId),
+          request(pendingIndex.openKeyCursor(pendingBelow)),
+        ]);
+        const pendingId = pendingRecord === undefined ? undefined : String(pendingRecord.id);
+        const storedEventId = confirmedBytes === undefined ? undefined : storedId(confirmedBytes);
+        const fate = rules.confirm(actorId, version, confirmed.ids[i], latestVersion, pendingId, below !== null, storedEventId);
+        if (fate === Confirmed.Moved) {
+          pendingStore.delete(pendingRecord.localOrder);
+          const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);
+          moved.push({ actorId, version, bytes });
+          stored.push({ actorId, version, bytes });
+          recorded.push([++position, bytes]);
+          removed.add(pendingRecord.localOrder);
+        } else if (fate === Confirmed.Appended) {
+          const bytes = preparedBytes(confirmed, i);
+          stored.push({ actorId, version, bytes: bytes.slice() });
+          recorded.push([++position, bytes]);
         }
-        continue; // confirmed earlier in this change
-      } else if (pendingRecord !== undefined) {
-        if (pendingRecord.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
-        if (version <= latest || below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
-        pendingStore.delete(pendingRecord.localOrder);
-        const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);
-        moved.push({ actorId, version, bytes });
-        stored.push({ actorId, version, bytes });
-        recorded.push([++position, bytes]);
-        removed.add(pendingRecord.localOrder);
-      } else if (confirmedBytes !== undefined) {
-        if (storedId(confirmedBytes) !== id) {
-          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
-        }
-        continue; // already confirmed
-      } else if (version <= latest) {
-        throw new StorageError(`the local store diverged from the remote: "${actorId}" has version ${latest} but no event at version ${version}`);
-      } else {
-        if (below) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
-        const bytes = preparedBytes(confirmed, i);
-        stored.push({ actorId, version, bytes: bytes.slice() });
-        recorded.push([++position, bytes]);
       }
-      storedIds.set(`${version} ${actorId}`, id);
-      confirmedLatest.set(actorId, version);
-    }
-    if (moved.length > 0) checkMoved(moved);
-    if (stored.length > 0) events.add(eventsRecord(stored, lastPosition));
+      if (moved.length > 0) checkMoved(moved);
+      if (stored.length > 0) events.add(eventsRecord(stored, lastPosition));
 
-    // 3. The new pending events, at the end of local order, each above its actor's latest version.
-    const pendingLatest = new Map();
-    for (let i = 0; i < pending.ids.length; i++) {
-      const actorId = pending.actorIds[i];
-      const version = pending.versions[i];
-      if (!pendingLatest.has(actorId)) {
-        const [confirmedVersion, pendingVersion] = await Promise.all([latestConfirmed(actorId), this.#latestVersion(pendingIndex, actorId)]);
-        pendingLatest.set(actorId, Math.max(confirmedVersion, pendingVersion));
+      // 3. The new pending events, at the end of local order, each above its actor's latest version.
+      const pendingLatest = new Map(); // each actor's highest pending version left after the drops and moves
+      for (let i = 0; i < pending.ids.length; i++) {
+        const actorId = pending.actorIds[i];
+        const version = pending.versions[i];
+        if (!pendingLatest.has(actorId)) pendingLatest.set(actorId, await this.#latestVersion(pendingIndex, actorId));
+        rules.admitPending(actorId, version, await latestStored(actorId), pendingLatest.get(actorId));
+        pendingStore.add({ actorId, version, id: pending.ids[i], event: preparedBytes(pending, i).slice() });
       }
-      const floor = pendingLatest.get(actorId);
-      if (version <= floor) {
-        throw new PendingChangedError(`a new pending event of "${actorId}" at version ${version} is not above version ${floor}`);
-      }
-      pendingStore.add({ actorId, version, id: pending.ids[i], event: preparedBytes(pending, i).slice() });
-      pendingLatest.set(actorId, version);
+      // 4. and 5. The rejected events, and the remote position.
+      const rejectedStore = transaction.objectStore(REJECTED);
+      for (const record of rejected) rejectedStore.add(record);
+      if (remotePosition !== undefined) syncStore.put({ ...state, remotePosition }, SYNC_STATE);
+      return { recorded, pendingChanged: removed.size > 0 || pending.ids.length > 0 || rejected.length > 0 };
+    } finally {
+      rules.free();
     }
-
-    // 4. and 5. The rejected events, and the remote position.
-    const rejectedStore = transaction.objectStore(REJECTED);
-    for (const record of rejected) rejectedStore.add(record);
-    if (remotePosition !== undefined) syncStore.put({ ...state, remotePosition }, SYNC_STATE);
-    return { recorded, pendingChanged: removed.size > 0 || pending.ids.length > 0 || rejected.length > 0 };
   }
 
   /** Waits for queued saves, then closes the connection and the channel. */

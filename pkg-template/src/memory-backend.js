@@ -3,8 +3,8 @@
 // beside the core's confirmed events until the sync ledger's `syncCommit`
 // confirms, drops or renumbers them (see "The sync ledger" in event-store.js).
 
-import { StoreCore, VersionLedger, prepareEvent, prepareEvents, storedRetry } from '#wasm';
-import { PendingChangedError, StorageError, storageError } from './errors.js';
+import { Confirmed, StoreCore, SyncChangeRules, VersionLedger, prepareEvent, prepareEvents, storedRetry } from '#wasm';
+import { StorageError, storageError } from './errors.js';
 import { PendingEvents, jsonArray } from './pending-events.js';
 import { concatenate, unwrapEvents } from './records.js';
 import { InputArea, storedEvent, timestampAt, writeFreshInput } from './fresh-event.js';
@@ -295,71 +295,59 @@ export class MemoryBackend {
   }
 
   /**
-   * Applies a sync change all or nothing: every rule is checked before anything
-   * changes, and the only step that can fail afterwards (the core storing the
+   * Applies a sync change all or nothing: every rule (the core's, through
+   * SyncChangeRules) is checked before anything changes, and the only step that can fail afterwards (the core storing the
    * confirmed events, which refuses as a whole) comes first.
    */
   syncCommit({ confirmed = '[]', dropped = [], pending: added = '[]', rejected = '[]', remotePosition }) {
     const sync = this.#sync;
     if (!sync) throw new StorageError('syncCommit on a store that is not synced');
     const { pending } = sync;
+    const rules = new SyncChangeRules();
     const removed = new Set();
     const lowestDropped = new Map();
-    for (const { actorId, version } of dropped) {
-      const event = pending.find(actorId, version);
-      if (!event || removed.has(event)) throw new PendingChangedError(`no pending event of "${actorId}" at version ${version} to drop`);
-      removed.add(event);
-      lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
-    }
-    const latest = new Map(); // confirmed latest versions, counting the events confirmed so far by this change
-    const stored = new Map(); // per actor, the ids of its confirmed events from the lowest version looked up: read once, not per event
-    const storedId = (actorId, version) => {
-      let known = stored.get(actorId);
-      if (!known || known.from > version) {
-        known = { from: version, ids: new Map(JSON.parse(this.#core.getEvents(actorId, version)).map((event) => [event.version, event.id])) };
-        stored.set(actorId, known);
-      }
-      return known.ids.get(version);
-    };
-    const confirmedLatest = (actorId) => latest.get(actorId) ?? this.#core.getLatestVersion(actorId);
-    const firstRemaining = (actorId) => pending.ofActor(actorId).find((event) => !removed.has(event));
     const appended = [];
-    const inChange = new Map(); // `${version} ${actorId}` -> id of each event this change confirms, for one confirmed twice
-    for (const event of eachPrepared(unwrapEvents(prepareEvents(confirmed)))) {
-      const { actorId, version, id } = event;
-      const match = pending.find(actorId, version);
-      const again = inChange.get(`${version} ${actorId}`);
-      if (again !== undefined) {
-        if (again !== id) throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at version ${version}`);
-        continue;
-      } else if (match && !removed.has(match)) {
-        if (match.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
-        if (version <= confirmedLatest(actorId) || firstRemaining(actorId) !== match) {
-          throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
-        }
-        removed.add(match);
-        appended.push(match.json);
-      } else if (version <= confirmedLatest(actorId)) {
-        if (storedId(actorId, version) !== id) {
-          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at or after version ${version}`);
-        }
-        continue;
-      } else {
-        const below = firstRemaining(actorId);
-        if (below && below.version < version) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
-        appended.push(event.json);
-      }
-      inChange.set(`${version} ${actorId}`, id);
-      latest.set(actorId, version);
-    }
     const newPending = eachPrepared(unwrapEvents(prepareEvents(added)));
-    const pendingLatest = new Map(); // each actor's latest pending version once the removals are done, then the new ones
-    const remainingLatest = (actorId) => pending.ofActor(actorId).findLast((event) => !removed.has(event))?.version ?? 0;
-    for (const { actorId, version } of newPending) {
-      if (!pendingLatest.has(actorId)) pendingLatest.set(actorId, remainingLatest(actorId));
-      const floor = Math.max(confirmedLatest(actorId), pendingLatest.get(actorId));
-      if (version <= floor) throw new PendingChangedError(`a new pending event of "${actorId}" at version ${version} is not above version ${floor}`);
-      pendingLatest.set(actorId, version);
+    try {
+      for (const { actorId, version } of dropped) {
+        const event = pending.find(actorId, version);
+        rules.dropPending(actorId, version, event !== undefined);
+        removed.add(event);
+        lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
+      }
+      const stored = new Map(); // per actor, the ids of its confirmed events from the lowest version looked up: read once, not per event
+      const storedId = (actorId, version) => {
+        let known = stored.get(actorId);
+        if (!known || known.from > version) {
+          known = { from: version, ids: new Map(JSON.parse(this.#core.getEvents(actorId, version)).map((event) => [event.version, event.id])) };
+          stored.set(actorId, known);
+        }
+        return known.ids.get(version);
+      };
+      const latest = new Map(); // each actor's latest stored confirmed version
+      const latestStored = (actorId) => {
+        if (!latest.has(actorId)) latest.set(actorId, this.#core.getLatestVersion(actorId));
+        return latest.get(actorId);
+      };
+      const stillPending = (event) => event !== undefined && !removed.has(event);
+      for (const event of eachPrepared(unwrapEvents(prepareEvents(confirmed)))) {
+        const { actorId, version, id } = event;
+        const match = pending.find(actorId, version);
+        const lowest = pending.ofActor(actorId).find(stillPending);
+        const pendingId = stillPending(match) ? match.id : undefined;
+        const fate = rules.confirm(actorId, version, id, latestStored(actorId), pendingId, lowest !== undefined && lowest.version < version, storedId(actorId, version));
+        if (fate === Confirmed.Moved) {
+          removed.add(match);
+          appended.push(match.json);
+        } else if (fate === Confirmed.Appended) {
+          appended.push(event.json);
+        }
+      }
+      for (const { actorId, version } of newPending) {
+        rules.admitPending(actorId, version, latestStored(actorId), pending.ofActor(actorId).findLast(stillPending)?.version ?? 0);
+      }
+    } finally {
+      rules.free();
     }
     const rejections = JSON.parse(rejected).map((entry) => JSON.stringify(entry));
     if (appended.length > 0) {

@@ -2,7 +2,8 @@
 //!
 //! Every caller-supplied event or snapshot arrives as JSON text, is checked
 //! field by field ([`validate`]), and is kept in its canonical JSON encoding.
-//! The version rule lives in [`version`] and is the only place it is decided.
+//! The version rule lives in [`version`] and is the only place it is decided;
+//! the rules of a sync change live in [`sync_change`].
 
 pub mod error;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod retry;
 pub mod snapshot;
 pub mod stream;
 pub mod subject;
+pub mod sync_change;
 pub mod validate;
 pub mod version;
 

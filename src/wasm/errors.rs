@@ -3,6 +3,7 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
+use crate::core::sync_change::Refusal;
 use crate::core::{InvalidInput, StoreError, VersionConflict};
 
 #[wasm_bindgen(module = "/pkg-template/src/errors.js")]
@@ -21,6 +22,11 @@ extern "C" {
     pub(crate) type StorageError;
     #[wasm_bindgen(constructor)]
     fn new(message: &str, fields: &Object) -> StorageError;
+
+    /// `PendingChangedError` of errors.js.
+    pub(crate) type PendingChangedError;
+    #[wasm_bindgen(constructor)]
+    fn new(message: &str) -> PendingChangedError;
 }
 
 /// An object with the given properties, for an error's fields.
@@ -64,4 +70,13 @@ fn conflict_to_js(conflict: &VersionConflict) -> JsValue {
 pub(crate) fn invalid_to_js(invalid: &InvalidInput) -> JsValue {
     let fields = fields(&[("field", JsValue::from_str(&invalid.field))]);
     ValidationError::new(&invalid.to_string(), &fields).into()
+}
+
+/// The exception for a refused sync change: `PendingChangedError` when it is
+/// to be prepared again, `StorageError` when the local store diverged.
+pub(crate) fn refusal_to_js(refusal: Refusal) -> JsValue {
+    match refusal {
+        Refusal::PendingChanged(message) => PendingChangedError::new(&message).into(),
+        Refusal::Diverged(message) => StorageError::new(&message, &Object::new()).into(),
+    }
 }

@@ -23,6 +23,7 @@ mod errors;
 mod records;
 mod store;
 mod subjects;
+mod sync;
 
 #[cfg(test)]
 mod tests;

@@ -24,6 +24,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
+  Confirmed,
+  SyncChangeRules,
   VersionLedger,
   checkEventRecords,
   checkSnapshotRecord,
@@ -32,7 +34,7 @@ import {
   prepareSnapshot,
   storedRetry,
 } from '#wasm';
-import { PendingChangedError, StorageError, ValidationError, storageError } from '../errors.js';
+import { StorageError, ValidationError, storageError } from '../errors.js';
 import { checkRecords, concatenate, unwrapEvents, unwrapSnapshot } from '../records.js';
 import { prepareEventSave } from '../fresh-event.js';
 import { crc32 } from './crc32.js';
@@ -491,51 +493,39 @@ export class DirectoryBackend {
     if (remotePosition !== undefined && !(Number.isSafeInteger(remotePosition) && remotePosition >= 0)) {
       throw new ValidationError('remotePosition must be a non-negative integer', { field: 'remotePosition' });
     }
+    const rules = new SyncChangeRules();
     const removed = new Set();
     const droppedKeys = [];
     const lowestDropped = new Map();
-    for (const { actorId, version } of dropped) {
-      const entry = ledger.get(actorId, version);
-      if (!entry || removed.has(entry)) throw new PendingChangedError(`no pending event of "${actorId}" at version ${version} to drop`);
-      removed.add(entry);
-      droppedKeys.push([actorId, version]);
-      lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
-    }
-    const latest = new Map(); // confirmed latest versions, counting the events this change confirms so far
-    const confirmedLatest = (actorId) => latest.get(actorId) ?? index.latest(actorId);
     const appended = [];
     const moved = [];
-    for (const event of eventsOf(unwrapEvents(prepareEvents(confirmed)))) {
-      const { actorId, version, id } = event;
-      const match = ledger.get(actorId, version);
-      if (match && !removed.has(match)) {
-        if (match.id !== id) throw new PendingChangedError(`"${actorId}" has another pending event at version ${version}`);
-        if (version <= confirmedLatest(actorId) || ledger.first(actorId, removed) !== match) {
-          throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
-        }
-        removed.add(match);
-        moved.push([actorId, version]);
-        appended.push(match);
-      } else if (version <= confirmedLatest(actorId)) {
-        const storedId = await this.#confirmedId(actorId, version, appended);
-        if (storedId !== id) {
-          throw new StorageError(`the local store diverged from the remote: "${actorId}" holds another event at or after version ${version}`);
-        }
-        continue;
-      } else {
-        const below = ledger.first(actorId, removed);
-        if (below && below.version < version) throw new PendingChangedError(`"${actorId}" has a pending event below version ${version}`);
-        appended.push(event);
-      }
-      latest.set(actorId, version);
-    }
     const newPending = eventsOf(unwrapEvents(prepareEvents(added)));
-    const pendingLatest = new Map();
-    for (const { actorId, version } of newPending) {
-      if (!pendingLatest.has(actorId)) pendingLatest.set(actorId, ledger.latest(actorId, removed));
-      const floor = Math.max(confirmedLatest(actorId), pendingLatest.get(actorId));
-      if (version <= floor) throw new PendingChangedError(`a new pending event of "${actorId}" at version ${version} is not above version ${floor}`);
-      pendingLatest.set(actorId, version);
+    try {
+      for (const { actorId, version } of dropped) {
+        const entry = ledger.get(actorId, version);
+        rules.dropPending(actorId, version, entry !== undefined);
+        removed.add(entry);
+        droppedKeys.push([actorId, version]);
+        lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
+      }
+      for (const event of eventsOf(unwrapEvents(prepareEvents(confirmed)))) {
+        const { actorId, version, id } = event;
+        const match = ledger.get(actorId, version);
+        const pendingId = match !== undefined && !removed.has(match) ? match.id : undefined;
+        const lowest = ledger.first(actorId, removed);
+        const below = lowest !== undefined && lowest.version < version;
+        const fate = rules.confirm(actorId, version, id, index.latest(actorId), pendingId, below, await this.#storedId(actorId, version));
+        if (fate === Confirmed.Moved) {
+          removed.add(match);
+          moved.push([actorId, version]);
+          appended.push(match);
+        } else if (fate === Confirmed.Appended) {
+          appended.push(event);
+        }
+      }
+      for (const { actorId, version } of newPending) rules.admitPending(actorId, version, index.latest(actorId), ledger.latest(actorId, removed));
+    } finally {
+      rules.free();
     }
     let rejections;
     try {
@@ -600,10 +590,8 @@ export class DirectoryBackend {
     }
   }
 
-  /** The id of the confirmed event at (actor, version), also among `appended` (this change's), or undefined. */
-  async #confirmedId(actorId, version, appended) {
-    const own = appended.find((event) => event.actorId === actorId && event.version === version);
-    if (own) return own.id;
+  /** The id of the confirmed event stored at (actor, version), or undefined. */
+  async #storedId(actorId, version) {
     const found = this.#events.index.find(actorId, version);
     if (found === -1) return undefined;
     const [bytes] = await this.#read([found]);
