@@ -1132,20 +1132,25 @@ export class IndexedDbBackend {
       const recorded = [];
       const moved = []; // pending records made confirmed: checked below, never trusted
       const stored = []; // the confirmed events this change stores, `{ actorId, version, bytes }` each, in one record
+      const clearTo = new Map(); // per actor, a version at and below which nothing is pending any more, once this change moved or appended it
       for (let i = 0; i < confirmed.ids.length; i++) {
         const actorId = confirmed.actorIds[i];
         const version = confirmed.versions[i];
-        // What is still pending was read after this change's drops and moves (deleted in this transaction).
-        const pendingBelow = this.#KeyRange.bound([actorId, -Infinity], [actorId, version], false, true);
+        // What is still pending below, read after this change's drops and moves (deleted in this transaction),
+        // above what is known clear: a narrow range, as a range's cost grows with its entries in some
+        // implementations, and none at all right above it (versions are integers).
+        const clear = clearTo.get(actorId) ?? -Infinity;
+        const pendingBelow = clear >= version - 1 ? undefined : this.#KeyRange.bound([actorId, clear], [actorId, version], true, true);
         const [pendingRecord, confirmedBytes, latestVersion, below] = await Promise.all([
           request(pendingIndex.get([actorId, version])),
           request(eventIndex.get(this.#versionsFrom(actorId, version))).then((record) => eventIn(record, actorId, version)),
           latestStored(actorId),
-          request(pendingIndex.openKeyCursor(pendingBelow)),
+          pendingBelow && request(pendingIndex.getKey(pendingBelow)),
         ]);
         const pendingId = pendingRecord === undefined ? undefined : String(pendingRecord.id);
         const storedEventId = confirmedBytes === undefined ? undefined : storedId(confirmedBytes);
-        const fate = rules.confirm(actorId, version, confirmed.ids[i], latestVersion, pendingId, below !== null, storedEventId);
+        const fate = rules.confirm(actorId, version, confirmed.ids[i], latestVersion, pendingId, below !== undefined, storedEventId);
+        if (fate !== Confirmed.Kept) clearTo.set(actorId, version);
         if (fate === Confirmed.Moved) {
           pendingStore.delete(pendingRecord.localOrder);
           const bytes = payloadBytes(pendingRecord.event) ?? new Uint8Array(0);

@@ -329,12 +329,11 @@ export class MemoryBackend {
         if (!latest.has(actorId)) latest.set(actorId, this.#core.getLatestVersion(actorId));
         return latest.get(actorId);
       };
-      const stillPending = (event) => event !== undefined && !removed.has(event);
       for (const event of eachPrepared(unwrapEvents(prepareEvents(confirmed)))) {
         const { actorId, version, id } = event;
         const match = pending.find(actorId, version);
-        const lowest = pending.ofActor(actorId).find(stillPending);
-        const pendingId = stillPending(match) ? match.id : undefined;
+        const lowest = pending.firstExcept(actorId, removed);
+        const pendingId = match !== undefined && !removed.has(match) ? match.id : undefined;
         const fate = rules.confirm(actorId, version, id, latestStored(actorId), pendingId, lowest !== undefined && lowest.version < version, storedId(actorId, version));
         if (fate === Confirmed.Moved) {
           removed.add(match);
@@ -344,7 +343,7 @@ export class MemoryBackend {
         }
       }
       for (const { actorId, version } of newPending) {
-        rules.admitPending(actorId, version, latestStored(actorId), pending.ofActor(actorId).findLast(stillPending)?.version ?? 0);
+        rules.admitPending(actorId, version, latestStored(actorId), pending.lastExcept(actorId, removed)?.version ?? 0);
       }
     } finally {
       rules.free();

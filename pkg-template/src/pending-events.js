@@ -38,10 +38,19 @@ export class PendingEvents {
     return this.#byActor.get(actorId)?.at(-1).version ?? 0;
   }
 
-  /** The actor's lowest pending version, `0` if it has none. */
-  firstVersion(actorId) {
-    return this.#byActor.get(actorId)?.[0].version ?? 0;
+  /** The actor's lowest pending event not in `except` (events a change removes), or undefined. */
+  firstExcept(actorId, except) {
+    for (const event of this.#byActor.get(actorId) ?? []) if (!except.has(event)) return event;
+    return undefined;
   }
+
+  /** The actor's highest pending event not in `except`, or undefined. */
+  lastExcept(actorId, except) {
+    const queue = this.#byActor.get(actorId) ?? [];
+    for (let i = queue.length - 1; i >= 0; i--) if (!except.has(queue[i])) return queue[i];
+    return undefined;
+  }
+
 
   /** The actor's pending event at `version`, if any. */
   find(actorId, version) {
