@@ -10,7 +10,8 @@
 // common record (plain objects, arrays, well-formed strings, finite numbers,
 // only the contract's fields); whatever it does not simply copy sends the
 // record through the careful pass, which reads it again (a getter runs twice
-// then) and names what is wrong. A store can hand back the copy as the stored
+// then) and names what is wrong. A record the quick pass refused is refused,
+// whatever the second read gives. A store can hand back the copy as the stored
 // event without parsing its JSON again.
 
 import { ValidationError } from './errors.js';
@@ -159,8 +160,10 @@ function setOwn(object, key, value) {
  */
 let unknownOfLast = '';
 
-/** Thrown by the quick pass at whatever it leaves to the careful one. */
-const CAREFUL = Symbol('careful');
+/** Thrown by the quick pass at sound input that it leaves to the careful one (a `Date` timestamp, a `__proto__` key, a field the contract does not name). */
+const UNUSUAL = Symbol('unusual');
+/** Thrown by the quick pass at input that the careful one refuses, naming the problem. */
+const REFUSED = Symbol('refused');
 
 /**
  * The copy of `value`, as `copyValue` makes it, without the bookkeeping that
@@ -182,7 +185,7 @@ function quickValue(value, depth) {
       if (depth < MAX_DEPTH) return Array.isArray(value) ? quickArray(value, depth + 1) : quickObject(value, depth + 1);
       break;
   }
-  throw CAREFUL;
+  throw REFUSED;
 }
 
 function quickArray(array, depth) {
@@ -190,32 +193,34 @@ function quickArray(array, depth) {
   const copy = [];
   for (let index = 0; index < length; index++) {
     const element = array[index];
-    if (element === undefined) throw CAREFUL;
+    if (element === undefined) throw REFUSED;
     copy.push(quickValue(element, depth));
   }
   return copy;
 }
 
 function quickObject(object, depth) {
-  if (!isPlainObject(object)) throw CAREFUL;
+  if (!isPlainObject(object)) throw REFUSED;
   const copy = {};
   for (const key of Object.keys(object)) {
     const property = object[key];
     if (property === undefined) continue;
-    if (key === '__proto__' || !isWellFormed(key)) throw CAREFUL;
+    if (key === '__proto__') throw UNUSUAL;
+    if (!isWellFormed(key)) throw REFUSED;
     copy[key] = quickValue(property, depth);
   }
   return copy;
 }
 
-/** `copyRecord`'s quick pass: throws where the record has a field the contract does not name, or anything `quickValue` leaves. */
+/** `copyRecord`'s quick pass: throws UNUSUAL or REFUSED (see there) at anything it does not simply copy. */
 function quickRecord(record, fields) {
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw CAREFUL;
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw REFUSED;
   // The careful pass names the fields the contract does not (see `unknownFields`).
-  for (const key of Object.keys(record)) if (!fields.includes(key)) throw CAREFUL;
+  for (const key of Object.keys(record)) if (!fields.includes(key)) throw UNUSUAL;
   const copy = {};
   for (const field of fields) {
     const value = record[field];
+    if (field === 'timestamp' && value instanceof Date) throw UNUSUAL;
     if (value !== undefined) copy[field] = quickValue(value, 0);
   }
   return copy;
@@ -228,13 +233,23 @@ function quickRecord(record, fields) {
  * is the record's encoding (the fields it does not name aside, see `unknownOfLast`).
  */
 function copyRecord(record, fields, what, segments) {
+  let refused;
   try {
     const copy = quickRecord(record, fields);
     unknownOfLast = '';
     return copy;
-  } catch {
-    // Copied again, with care: a problem is named, a Date or unknown field handled.
+  } catch (reason) {
+    // A getter or proxy that threw is refused too.
+    refused = reason !== UNUSUAL;
   }
+  const copy = carefulRecord(record, fields, what, segments);
+  // The careful pass read again and found nothing wrong: what was refused at the first read changed since.
+  if (refused) throw invalid(segments, 'changed while it was read (a getter or proxy gave a value JSON cannot hold, then another)');
+  return copy;
+}
+
+/** `copyRecord`'s careful pass: names the problem it meets; a Date timestamp becomes its string. */
+function carefulRecord(record, fields, what, segments) {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw invalid(segments, `must be ${what} (an object with its fields), not ${describe(record)}`);
   }

@@ -1030,6 +1030,19 @@ module.exports = function defineBehaviourTests(
       assert.deepEqual(stored.data, { shifty: { amount: 5 } });
     });
 
+    test('a value refused at its first read stays refused, whatever a getter gives the next time', async () => {
+      const store = await open();
+      let reads = 0;
+      const shifty = {
+        get amount() {
+          reads += 1;
+          return reads === 1 ? () => 'not JSON' : 5;
+        },
+      };
+      await rejectsWith(store.saveEvent(event('a', 1, { data: { shifty } })), ValidationError);
+      assert.equal(await store.getLatestVersion('a'), 0);
+    });
+
     test('symbol keys and non-enumerable properties are left out, as JSON.stringify does', async () => {
       const store = await open();
       const data = { kept: 1, [Symbol('hidden')]: 2 };
