@@ -72,6 +72,13 @@ export class MemoryBackend {
   /** No other instance shares this memory: a key of its own, for the sync engine's leader election. */
   syncKey = `memory:${++instances}`;
 
+  constructor() {
+    // Where the module is loaded (in Node.js, always), the core is made now: a
+    // save that made it would run code no save ran before, and V8 would throw
+    // away its optimized code for saves, in each new store.
+    if (wasmPending() === undefined) this.#makeCore();
+  }
+
   /**
    * With a `copy` (see `encodeEventCopy`), an unsynced store resolves with
    * `{ event, retried }`, the stored event built from it and the `id` and
@@ -296,8 +303,9 @@ export class MemoryBackend {
 
   /**
    * Applies a sync change all or nothing: every rule (the core's, through
-   * SyncChangeRules) is checked before anything changes, and the only step that can fail afterwards (the core storing the
-   * confirmed events, which refuses as a whole) comes first.
+   * SyncChangeRules) is checked before anything changes, and the only step
+   * that can fail afterwards (the core storing the confirmed events, which
+   * refuses as a whole) comes first.
    */
   syncCommit({ confirmed = '[]', dropped = [], pending: added = '[]', rejected = '[]', remotePosition }) {
     const sync = this.#sync;
@@ -363,13 +371,6 @@ export class MemoryBackend {
       this.onCommitted(this.#core.readAll(last - appended.length, appended.length));
     }
     if (removed.size > 0 || newPending.length > 0 || rejections.length > 0) this.onPending?.();
-  }
-
-  constructor() {
-    // Where the module is loaded (in Node.js, always), the core is made now: a
-    // save that made it would run code no save ran before, and V8 would throw
-    // away its optimized code for saves, in each new store.
-    if (wasmPending() === undefined) this.#makeCore();
   }
 
   /** The core's store, made on first use where a browser was still loading the module when the store was constructed. */

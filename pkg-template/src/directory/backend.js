@@ -495,7 +495,6 @@ export class DirectoryBackend {
     }
     const rules = new SyncChangeRules();
     const removed = new Set();
-    const droppedKeys = [];
     const lowestDropped = new Map();
     const appended = [];
     const moved = [];
@@ -505,7 +504,6 @@ export class DirectoryBackend {
         const entry = ledger.get(actorId, version);
         rules.dropPending(actorId, version, entry !== undefined);
         removed.add(entry);
-        droppedKeys.push([actorId, version]);
         lowestDropped.set(actorId, Math.min(version, lowestDropped.get(actorId) ?? Infinity));
       }
       for (const event of eventsOf(unwrapEvents(prepareEvents(confirmed)))) {
@@ -548,7 +546,7 @@ export class DirectoryBackend {
     }
     try {
       const position = index.count + appended.length;
-      const commit = { position, moved, dropped: droppedKeys };
+      const commit = { position, moved, dropped: dropped.map(({ actorId, version }) => [actorId, version]) };
       if (remotePosition !== undefined) commit.remotePosition = remotePosition;
       if (lowestDropped.size > 0) commit.snapshotsBefore = this.#snapshots.dataEnd;
       const lines = [
